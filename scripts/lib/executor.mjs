@@ -1,0 +1,99 @@
+// @ts-check
+// The one executor every step goes through. For each action:
+//   run         check → (change) → verify, and report ok / changed / failed
+//   dry-run     check only, then show the commands and manifests it would run
+//   transcript  no check: print the bash a fresh pair of clusters needs
+// A check that says 'blocked' stops the step before anything is changed.
+import { out, style } from './output.mjs';
+import { commandLine, withHeredoc } from './shell.mjs';
+import { ToolError } from './runtime.mjs';
+
+/** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./actions.js').Command} Command */
+/** @typedef {import('./actions.js').CheckResult} CheckResult */
+/** @typedef {import('./runtime.mjs').Runtime} Runtime */
+
+/** Why a step stopped: the action, and the failing command with its stderr when there is one. */
+export class StepFailure extends Error {
+  /** @param {string} action @param {string} message @param {ToolError | undefined} tool */
+  constructor(action, message, tool) {
+    super(message);
+    this.action = action;
+    this.tool = tool;
+  }
+}
+
+/**
+ * @typedef {{ ok: number, changed: number, failed: number, wouldChange: number }} Tally
+ */
+
+/**
+ * Runs a step's actions in the runtime's mode (run or dry-run).
+ * @param {Runtime} rt
+ * @param {Action[]} actions
+ * @returns {Promise<Tally>}
+ */
+export async function executeActions(rt, actions) {
+  /** @type {Tally} */
+  const tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 };
+  for (const action of actions) {
+    try {
+      const check = await action.check(rt);
+      if (check.state === 'blocked') {
+        throw new StepFailure(action.title, check.message, undefined);
+      }
+      if (check.state === 'done') {
+        tally.ok++;
+        out.result('ok', action.title, check.detail);
+        continue;
+      }
+      if (rt.mode === 'dry-run') {
+        tally.wouldChange++;
+        out.result('would change', action.title, check.detail);
+        showPlan(action, check);
+        continue;
+      }
+      let detail = check.detail;
+      if (check.state === 'todo') {
+        if (action.run) detail = (await action.run(rt, check)) ?? detail;
+        else for (const cmd of action.commands ?? []) await rt.exec(cmd);
+      }
+      for (const cmd of action.verify ?? []) await rt.exec(cmd);
+      if (action.verifyRun) detail = (await action.verifyRun(rt, check)) ?? detail;
+      if (check.state === 'todo') tally.changed++;
+      else tally.ok++;
+      out.result(check.state === 'todo' ? 'changed' : 'ok', action.title, detail);
+    } catch (err) {
+      tally.failed++;
+      out.result('failed', action.title);
+      if (err instanceof StepFailure) throw err;
+      if (err instanceof ToolError) throw new StepFailure(action.title, err.message, err);
+      throw new StepFailure(action.title, err instanceof Error ? err.message : String(err), undefined);
+    }
+  }
+  return tally;
+}
+
+/** What --dry-run shows for an action that would change something. @param {Action} action @param {CheckResult} check */
+function showPlan(action, check) {
+  const lines = check.state === 'todo' ? transcriptOf(action) : (action.verify ?? []).map(bashOf);
+  for (const l of lines) out.info(style.dim(l.replace(/^/gm, '    ')));
+}
+
+/**
+ * The bash for one command: heredocs for files and stdin.
+ * @param {Command} cmd
+ */
+export function bashOf(cmd) {
+  const parts = [];
+  for (const f of cmd.files ?? []) parts.push(withHeredoc(`cat > ${f.name}`, f.yaml));
+  const line = commandLine(cmd.tool, cmd.args);
+  parts.push(cmd.stdin ? withHeredoc(line, cmd.stdin.yaml) : line);
+  return parts.join('\n');
+}
+
+/** The bash lines of an action, for transcripts. @param {Action} action */
+export function transcriptOf(action) {
+  if (action.transcript) return action.transcript;
+  return [...(action.commands ?? []), ...(action.verify ?? [])].map(bashOf);
+}

@@ -1,0 +1,58 @@
+// @ts-check
+// What the runbook prints. One place decides colours (only on a terminal, never
+// with NO_COLOR) and how commands, results and waits look, so every step reads
+// the same way.
+
+const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+/** @param {string} code @returns {(s: string) => string} */
+const paint = (code) => (s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+export const style = {
+  bold: paint('1'), dim: paint('2'), red: paint('31'), green: paint('32'), yellow: paint('33'), cyan: paint('36'),
+};
+export const isTerminal = tty;
+
+/** @param {string} s */
+const write = (s) => process.stdout.write(s + '\n');
+
+export const out = {
+  /** @param {string} id @param {string} title */
+  step(id, title) { write(`\n${style.bold(`── ${id} · ${title}`)}`); },
+  /** A command that is about to run. @param {string} line */
+  command(line) { write(style.cyan(`$ ${line}`)); },
+  /** A read-only probe (shown with --verbose and --dry-run). @param {string} line */
+  probe(line) { write(style.dim(`  ? ${line}`)); },
+  /** Indented output of a command. @param {string} text */
+  detail(text) {
+    for (const l of text.replace(/\n+$/, '').split('\n')) write(style.dim(`    ${l}`));
+  },
+  /** @param {string} text */
+  info(text) { write(text); },
+  /** @param {string} text */
+  warn(text) { write(style.yellow(text)); },
+  /** @param {string} text */
+  error(text) { process.stderr.write(style.red(text) + '\n'); },
+  /** @param {'ok'|'changed'|'failed'|'would change'} verdict @param {string} title @param {string} [detail] */
+  result(verdict, title, detail) {
+    const mark = { ok: style.green('✔ ok     '), changed: style.yellow('✚ changed'), failed: style.red('✘ failed '),
+      'would change': style.yellow('… would change') }[verdict];
+    write(`${mark} ${title}${detail ? style.dim(` — ${detail}`) : ''}`);
+  },
+};
+
+/**
+ * Shows that something is being waited for: a live line on a terminal, a line
+ * every 10 s otherwise. Returns a function that ends the display.
+ * @param {string} what
+ * @param {number} timeoutSeconds
+ * @returns {() => void}
+ */
+export function showWait(what, timeoutSeconds) {
+  const started = Date.now();
+  const line = () => `  ⏳ waiting for ${what} — ${Math.round((Date.now() - started) / 1000)}s of ${timeoutSeconds}s`;
+  if (tty) {
+    const timer = setInterval(() => process.stdout.write(`\r${style.dim(line())}\x1b[K`), 1000);
+    return () => { clearInterval(timer); process.stdout.write('\r\x1b[K'); };
+  }
+  const timer = setInterval(() => write(line()), 10_000);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,159 @@
+// @ts-check
+// Runs kubectl and cilium for the steps: argv arrays through zx (which quotes
+// every word), the config's KUBECONFIG in the environment, stdin from rendered
+// manifests, files in a private temp folder that is removed at once. Reads are
+// retried with backoff on transient API errors; an unreachable API server ends
+// in an error that names the cluster and its address. Secret output is never
+// printed. Every process start is counted (the benchmark reads the counts).
+import { $ } from 'zx';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandLine } from './shell.mjs';
+import { out, showWait } from './output.mjs';
+
+/** @typedef {import('./actions.js').Command} Command */
+/** @typedef {import('./types.js').Config} Config */
+/** @typedef {'run' | 'dry-run' | 'transcript'} Mode */
+
+/** A failed kubectl/cilium call. The message is safe to print (no Secret data). */
+export class ToolError extends Error {
+  /**
+   * @param {string} message
+   * @param {{ line: string, code: number | null, stderr: string, stdout?: string }} info
+   */
+  constructor(message, info) {
+    super(message);
+    this.line = info.line;
+    this.code = info.code;
+    this.stderr = info.stderr;
+    /** stdout of a command whose output is not secret (for hints), else '' */
+    this.stdout = info.stdout ?? '';
+  }
+}
+
+const TRANSIENT = [
+  /InternalError/, /Internal error/i, /an error on the server/i, /the server is currently unable/i,
+  /connection reset/i, /unexpected EOF/i, /\bEOF\b/, /TLS handshake timeout/i, /i\/o timeout/i,
+  /http2: /i, /Client\.Timeout/i, /broken pipe/i, /socket hang up/i, /ECONNRESET/, /status code 500/i,
+  /the object has been modified/i,
+];
+const UNREACHABLE = [/connection.*refused/i, /ECONNREFUSED/, /no route to host/i, /Unable to connect to the server/i];
+
+/** @param {string} stderr */
+export const isTransient = (stderr) => TRANSIENT.some((r) => r.test(stderr));
+/** @param {string} stderr */
+export const isUnreachable = (stderr) => UNREACHABLE.some((r) => r.test(stderr));
+
+/** @param {number} ms @param {AbortSignal} [signal] */
+export const sleep = (ms, signal) => new Promise((resolve, reject) => {
+  const t = setTimeout(resolve, ms);
+  signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+});
+
+export class Runtime {
+  /**
+   * @param {{ config: Config, mode: Mode, verbose?: boolean, signal?: AbortSignal, retries?: number }} opts
+   */
+  constructor(opts) {
+    this.config = opts.config;
+    this.mode = opts.mode;
+    this.verbose = opts.verbose ?? false;
+    this.signal = opts.signal ?? new AbortController().signal;
+    /** Attempts after the first for reads and idempotent writes. */
+    this.retries = opts.retries ?? 4;
+    /** Processes started, by tool. */
+    this.counts = { kubectl: 0, cilium: 0 };
+    this.env = { ...process.env, KUBECONFIG: opts.config.kubeconfig };
+  }
+
+  /** The line a reader would type. @param {Command} cmd */
+  line(cmd) {
+    return commandLine(cmd.tool, cmd.args) + (cmd.stdin ? ` < ${cmd.stdin.name}` : '');
+  }
+
+  /**
+   * A read-only probe: shown with --verbose or --dry-run, retried on transient errors.
+   * @param {Command} cmd
+   */
+  async probe(cmd) {
+    if (this.verbose || this.mode === 'dry-run') out.probe(this.line(cmd));
+    return this.exec({ ...cmd, read: true }, { quiet: true });
+  }
+
+  /**
+   * `kubectl get … -o json`, parsed. With --ignore-not-found a List of what exists.
+   * @param {Command} cmd
+   * @returns {Promise<any>}
+   */
+  async probeJson(cmd) {
+    const { stdout } = await this.probe(cmd);
+    if (!stdout.trim()) return { items: [] };
+    try {
+      return JSON.parse(stdout);
+    } catch {
+      throw new ToolError(`${this.line(cmd)} printed no JSON`, { line: this.line(cmd), code: 0, stderr: '' });
+    }
+  }
+
+  /**
+   * Runs a command that changes or waits. Printed before it runs.
+   * @param {Command} cmd
+   * @param {{ quiet?: boolean }} [opts] quiet: not printed (probes print themselves)
+   * @returns {Promise<{ stdout: string, stderr: string }>}
+   */
+  async exec(cmd, opts = {}) {
+    const line = this.line(cmd);
+    if (!opts.quiet) out.command(line);
+    let dir = '';
+    let args = cmd.args;
+    if (cmd.files?.length) {
+      dir = mkdtempSync(join(tmpdir(), 'clustermesh-runbook-'));
+      for (const f of cmd.files) writeFileSync(join(dir, f.name), f.yaml, { mode: 0o600 });
+      const names = new Map(cmd.files.map((f) => [f.name, join(dir, f.name)]));
+      args = args.map((a) => names.get(a) ?? a);
+    }
+    const stopWait = cmd.wait ? showWait(cmd.wait.what, cmd.wait.timeout) : () => {};
+    try {
+      for (let attempt = 0; ; attempt++) {
+        this.counts[cmd.tool]++;
+        const p = await $({
+          input: cmd.stdin?.yaml, nothrow: true, quiet: true, verbose: false, env: this.env, signal: this.signal,
+        })`${cmd.tool} ${args}`;
+        const stdout = p.stdout;
+        const stderr = p.stderr;
+        if (p.exitCode === 0) {
+          if (this.verbose && !opts.quiet && !cmd.secret && stdout.trim()) out.detail(stdout);
+          return { stdout, stderr };
+        }
+        const retryable = isTransient(stderr) || isUnreachable(stderr);
+        if (retryable && attempt < this.retries && (cmd.read || cmd.tool === 'kubectl')) {
+          if (this.verbose) out.warn(`  ↻ transient error, retrying: ${firstLine(stderr)}`);
+          await sleep(200 * 2 ** attempt, this.signal);
+          continue;
+        }
+        throw this.failure(cmd, line, p.exitCode, stderr, cmd.secret ? '' : stdout);
+      }
+    } finally {
+      stopWait();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * @param {Command} cmd @param {string} line @param {number | null} code @param {string} stderr @param {string} stdout
+   */
+  failure(cmd, line, code, stderr, stdout) {
+    const c = cmd.cluster;
+    if (c && isUnreachable(stderr)) {
+      return new ToolError(
+        `cluster ${c.label} (context ${c.context}): the API server at ${c.server} is not reachable — ${firstLine(stderr)}`,
+        { line, code, stderr, stdout });
+    }
+    const why = stderr.trim() || stdout.trim().split('\n').slice(-3).join('\n') || `exit code ${code}`;
+    return new ToolError(`${line} failed: ${why}`, { line, code, stderr, stdout });
+  }
+}
+
+/** @param {string} s */
+export const firstLine = (s) => s.trim().split('\n').find((l) => l.trim()) ?? '';

@@ -1,0 +1,39 @@
+// @ts-check
+// Shows commands the way a reader would type them in bash. The runbook never runs
+// these strings: processes get argv arrays. They are for the screen and for
+// transcripts, which must run as printed.
+
+const SAFE = /^[\w@%+=:,./-]+$/;
+
+/** Quotes one word for bash. @param {string} word */
+export function shellQuote(word) {
+  if (word !== '' && SAFE.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** @param {string} tool @param {readonly string[]} args */
+export function commandLine(tool, args) {
+  return [tool, ...args].map(shellQuote).join(' ');
+}
+
+/**
+ * A heredoc delimiter that does not occur as a line of the text.
+ * @param {string} text
+ */
+export function heredocDelimiter(text) {
+  const lines = new Set(text.split('\n'));
+  let d = 'EOF';
+  for (let i = 1; lines.has(d); i++) d = `EOF${i}`;
+  return d;
+}
+
+/**
+ * `command <<'EOF'` with the text, for transcripts. The quoted delimiter keeps
+ * bash from expanding anything inside.
+ * @param {string} line
+ * @param {string} text
+ */
+export function withHeredoc(line, text) {
+  const d = heredocDelimiter(text);
+  return `${line} <<'${d}'\n${text.endsWith('\n') ? text : text + '\n'}${d}`;
+}
