@@ -47,6 +47,8 @@ export interface Action {
   verify?: Command[];
   /** Code that verifies (HTTP checks). Runs after `verify` commands. */
   verifyRun?(rt: Runtime, check: CheckResult): Promise<string | void>;
+  /** On failure: a read-only look for a known cause, returned as advice. */
+  hint?(rt: Runtime, error: Error): Promise<string | undefined>;
   /** Bash lines for the transcript, replacing commands + verify there. */
   transcript?: string[];
 }
@@ -70,5 +72,7 @@ export interface Step {
   /** The step's own script, whose header comment is its --help text. */
   file: string;
   options?: StepOption[];
+  /** Tools the step runs besides kubectl. */
+  tools?: Tool[];
   actions(config: Config, opts: StepOptions): Action[];
 }

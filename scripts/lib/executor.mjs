@@ -67,8 +67,10 @@ export async function executeActions(rt, actions) {
       tally.failed++;
       out.result('failed', action.title);
       if (err instanceof StepFailure) throw err;
-      if (err instanceof ToolError) throw new StepFailure(action.title, err.message, err);
-      throw new StepFailure(action.title, err instanceof Error ? err.message : String(err), undefined);
+      const error = err instanceof Error ? err : new Error(String(err));
+      const hint = action.hint && !rt.signal.aborted ? await action.hint(rt, error).catch(() => undefined) : undefined;
+      const message = hint ? `${error.message}\n  hint: ${hint}` : error.message;
+      throw new StepFailure(action.title, message, err instanceof ToolError ? err : undefined);
     }
   }
   return tally;

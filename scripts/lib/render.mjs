@@ -68,6 +68,7 @@ export function renderTemplate(text, values, name = 'template') {
         return fresh;
       },
     });
+    doc.directives.docStart = null; // documents are joined with "---" below
     out.push(doc.toString({ lineWidth: 0 }));
   }
   const unused = Object.keys(values).filter((k) => !used.has(k) && values[k] !== undefined);

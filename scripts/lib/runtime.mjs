@@ -72,6 +72,16 @@ export class Runtime {
     return commandLine(cmd.tool, cmd.args) + (cmd.stdin ? ` < ${cmd.stdin.name}` : '');
   }
 
+  /** Shows a command line that custom code is about to carry out. @param {string} line */
+  announce(line) {
+    out.command(line);
+  }
+
+  /** Shows a read-only probe that custom code made (with --verbose or --dry-run). @param {string} line */
+  announceProbe(line) {
+    out.probe(line);
+  }
+
   /**
    * A read-only probe: shown with --verbose or --dry-run, retried on transient errors.
    * @param {Command} cmd

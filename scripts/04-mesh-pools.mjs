@@ -1,0 +1,33 @@
+#!/usr/bin/env node
+// @ts-check
+/**
+ * Step 04 — LoadBalancer pool for ClusterMesh, and L2 announcements
+ *
+ * Each cluster's clustermesh-apiserver (step 06) is reached by the other cluster
+ * at a LoadBalancer IP. Cilium's LB-IPAM hands out such IPs from a
+ * CiliumLoadBalancerIPPool; here one pool per cluster holds exactly that
+ * cluster's ClusterMesh IP. The two IPs must differ: two apiservers behind one
+ * IP never connect (the article's troubleshooting). Unlike the article's pool,
+ * ours selects only the clustermesh-apiserver Service, so no other Service can
+ * take the address first.
+ *
+ * A CiliumL2AnnouncementPolicy makes the nodes answer ARP for LoadBalancer IPs,
+ * so the addresses are reachable on the LAN (no MetalLB needed).
+ *
+ * The pool kinds are CRDs that cilium-operator registers when it starts: the
+ * step waits until they are Established before applying.
+ *
+ * You should see: `kubectl get ippools` listing cluster-pool in both clusters.
+ */
+import { defineStep, runIfMain } from './lib/step.mjs';
+import { lbCrds, meshPoolAction } from './lib/pools.mjs';
+
+export const step = defineStep({
+  id: '04',
+  name: '04-mesh-pools',
+  title: 'ClusterMesh IP pools and L2 announcements',
+  file: import.meta.url,
+  actions: (config) => config.clusters.flatMap((c) => [lbCrds(config, c), meshPoolAction(config, c)]),
+});
+
+await runIfMain(step);

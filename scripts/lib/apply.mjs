@@ -1,0 +1,124 @@
+// @ts-check
+// "kubectl apply, but only when it would change something." The check reads the
+// live objects in one call and compares them with the manifest the way apply
+// would: every field we set must match, and nothing we set last time (kubectl's
+// last-applied annotation) may have been dropped since. A prerequisite missing
+// (a kind whose CRD is not there, a pool another step makes) blocks the action
+// with the step to run first.
+import { kubectl, withOpts } from './commands.mjs';
+import { getObjects } from './probes.mjs';
+import { ToolError } from './runtime.mjs';
+import { POOL_CRD, L2_CRD } from './manifests.mjs';
+
+/** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
+/** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./actions.js').Command} Command */
+/** @typedef {import('./manifests.mjs').Manifest} Manifest */
+/** @typedef {import('./runtime.mjs').Runtime} Runtime */
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * Where `wanted` and `live` differ, for every field `wanted` sets.
+ * @param {any} wanted
+ * @param {any} live
+ * @param {string} [path]
+ * @returns {string[]}
+ */
+export function subsetDiff(wanted, live, path = '') {
+  if (Array.isArray(wanted)) {
+    if (!Array.isArray(live) || live.length !== wanted.length) return [`${path || '.'} differs`];
+    return wanted.flatMap((w, i) => subsetDiff(w, live[i], `${path}[${i}]`));
+  }
+  if (wanted && typeof wanted === 'object') {
+    return Object.entries(wanted).filter(([, v]) => v !== undefined)
+      .flatMap(([k, v]) => subsetDiff(v, live?.[k], path ? `${path}.${k}` : k));
+  }
+  return wanted === live || (live !== undefined && String(wanted) === String(live)) ? [] : [`${path} differs`];
+}
+
+/** @param {any} a @param {any} b @returns {boolean} */
+export function deepEqual(a, b) {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => deepEqual(a[k], b[k]));
+}
+
+/**
+ * What `kubectl apply` would change on this object, as short phrases ([] = nothing).
+ * @param {any} wanted
+ * @param {any} live
+ */
+export function applyDiff(wanted, live) {
+  const ref = `${wanted.kind}/${wanted.metadata.name}`;
+  if (!live) return [`${ref} is missing`];
+  const { metadata: wm, ...wbody } = wanted;
+  const diffs = subsetDiff({ ...wbody, metadata: { labels: wm.labels, annotations: wm.annotations } }, live)
+    .filter((d) => !d.startsWith('apiVersion'))
+    .map((d) => `${ref}: ${d}`);
+  const last = live.metadata?.annotations?.[LAST_APPLIED];
+  if (!diffs.length && last) {
+    try {
+      if (!deepEqual(JSON.parse(last), wanted)) diffs.push(`${ref}: fields applied before are no longer wanted`);
+    } catch { /* unreadable annotation: the field check alone decides */ }
+  }
+  return diffs;
+}
+
+/** "CiliumLoadBalancerIPPool" → the key getObjects uses. @param {any} o */
+export const keyOf = (o) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
+
+/**
+ * @typedef {{ ref: string, key: string, missing: string }} Requirement
+ *   ref: what to add to the probe (e.g. "ciliumloadbalancerippools.cilium.io/app-pool"),
+ *   key: its key in the result, missing: the message when it is absent
+ */
+
+/**
+ * @param {{
+ *   title: string, cluster: ClusterConfig, manifest: Manifest, namespace: string | null,
+ *   requires?: Requirement[], missingKind: string,
+ *   verify?: Command[], seen?: (objects: Map<string, any>) => void,
+ * }} spec missingKind: the message when kubectl does not know a kind of the manifest yet
+ * @returns {Action}
+ */
+export function applyManifest(spec) {
+  const { cluster: c, manifest } = spec;
+  const refs = [...manifest.objects.map((o) => `${refName(o)}/${o.metadata.name}`), ...(spec.requires ?? []).map((r) => r.ref)];
+  return {
+    title: spec.title,
+    cluster: c,
+    async check(rt) {
+      let live;
+      try {
+        live = await getObjects(rt, c, spec.namespace, refs);
+      } catch (err) {
+        if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {
+          return { state: 'blocked', message: spec.missingKind };
+        }
+        throw err;
+      }
+      spec.seen?.(live);
+      for (const r of spec.requires ?? []) if (!live.has(r.key)) return { state: 'blocked', message: r.missing };
+      const diffs = manifest.objects.flatMap((o) => applyDiff(o, live.get(keyOf(o))));
+      if (!diffs.length) return { state: 'done', detail: 'in place' };
+      return { state: 'todo', detail: diffs.slice(0, 3).join('; ') + (diffs.length > 3 ? ` (+${diffs.length - 3} more)` : '') };
+    },
+    commands: [withOpts(kubectl(c, 'apply', '-f', '-'), { stdin: manifest })],
+    verify: spec.verify,
+  };
+}
+
+/** The resource name kubectl should use for a kind (fully qualified for CRDs). @param {any} o */
+function refName(o) {
+  const names = /** @type {Record<string, string>} */ ({
+    Namespace: 'namespace', Deployment: 'deployment', Service: 'service',
+    CiliumLoadBalancerIPPool: POOL_CRD, CiliumL2AnnouncementPolicy: L2_CRD,
+  });
+  const name = names[o.kind];
+  if (!name) throw new Error(`applyManifest: no resource name known for kind ${o.kind}`);
+  return name;
+}

@@ -1,0 +1,80 @@
+// @ts-check
+// The echo app with its global Service (step 08), and the check that each
+// cluster's VIP answers with the page it should.
+import { kubectl, duration, withOpts } from './commands.mjs';
+import { applyManifest } from './apply.mjs';
+import { echoApp, POOL_RESOURCE, APP_POOL } from './manifests.mjs';
+import { getObjects, lbIp } from './probes.mjs';
+import { fetchPage, expectedPages, pageOf, curlLine, bashWaitForPage } from './http.mjs';
+import { sleep } from './runtime.mjs';
+
+/** @typedef {import('./types.js').Config} Config */
+/** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
+/** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./runtime.mjs').Runtime} Runtime */
+
+/** The jsonpath of a Service's LoadBalancer IP. */
+export const LB_IP_PATH = '{.status.loadBalancer.ingress[0].ip}';
+
+/**
+ * Deploys echo on one cluster and checks its VIP. The two actions share what the
+ * first one read, so a finished step costs one kubectl call per cluster.
+ * @param {Config} config
+ * @param {ClusterConfig} c
+ * @returns {Action[]}
+ */
+export function echoActions(config, c) {
+  const { namespace: ns, name } = config.echo;
+  /** @type {{ ip: string }} */
+  const seen = { ip: '' };
+  const deploy = applyManifest({
+    title: `Echo app (${c.echoImage}) and global Service ${ns}/${name} on ${c.context}`,
+    cluster: c,
+    manifest: echoApp(config, c),
+    namespace: ns,
+    missingKind: `${c.context} does not serve Cilium's pool kinds yet: run steps 01–05 first.`,
+    requires: [{
+      ref: `${POOL_RESOURCE}/${APP_POOL}`, key: `ciliumloadbalancerippool/${APP_POOL}`,
+      missing: `the app pool is missing on ${c.context}: run step 05 (npm run 05) first.`,
+    }],
+    seen: (live) => { seen.ip = lbIp(live.get(`service/${name}`)); },
+    verify: [
+      withOpts(kubectl(c, 'rollout', 'status', '-n', ns, `deployment/${name}`, `--timeout=${duration(config.timeouts.rollout)}`),
+        { wait: { what: `deployment/${name} on ${c.context}`, timeout: config.timeouts.rollout } }),
+      withOpts(kubectl(c, 'wait', '-n', ns, `--for=jsonpath=${LB_IP_PATH}`, `svc/${name}`, `--timeout=${duration(config.timeouts.resources)}`),
+        { wait: { what: `a LoadBalancer IP for ${name} on ${c.context}`, timeout: config.timeouts.resources } }),
+    ],
+  });
+  const wanted = expectedPages(config, c);
+  const port = config.echo.servicePort;
+  return [deploy, {
+    title: `${c.context}'s echo VIP answers with ${wanted.map((p) => `"${p}"`).join(' or ')}`,
+    cluster: c,
+    async check(rt) {
+      if (!seen.ip) seen.ip = lbIp((await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`));
+      if (!seen.ip) return { state: 'blocked', message: `Service ${ns}/${name} on ${c.context} has no LoadBalancer IP: check the app pool (step 05).` };
+      const page = await fetchPage(seen.ip, port, config.timeouts.http);
+      if (rt.verbose || rt.mode === 'dry-run') rt.announceProbe(curlLine(seen.ip, port, config.timeouts.http));
+      if (page.ok && wanted.includes(pageOf(config, page.body))) return { state: 'done', detail: `${seen.ip} → ${pageOf(config, page.body)}` };
+      return { state: 'verify', detail: page.ok ? `${seen.ip} answered ${JSON.stringify(page.body.slice(0, 60))}` : `${seen.ip}: ${page.error}` };
+    },
+    async verifyRun(rt) {
+      rt.announce(curlLine(seen.ip, port, config.timeouts.http));
+      const deadline = Date.now() + config.timeouts.resources * 1000;
+      for (let delay = 250; ; delay = Math.min(delay * 2, 3000)) {
+        const page = await fetchPage(seen.ip, port, config.timeouts.http);
+        const got = page.ok ? pageOf(config, page.body) : '';
+        if (wanted.includes(got)) return `${seen.ip} → ${got}`;
+        if (Date.now() > deadline) {
+          throw new Error(`${c.context}'s VIP ${seen.ip}:${port} did not answer with ${wanted.join(' or ')} within ${config.timeouts.resources}s; ` +
+            `last: ${page.ok ? `HTTP ${page.status} ${JSON.stringify(page.body.slice(0, 80))}` : page.error}`);
+        }
+        await sleep(delay, rt.signal);
+      }
+    },
+    transcript: [
+      `ip=$(kubectl --context ${c.context} get svc -n ${ns} ${name} -o jsonpath='${LB_IP_PATH}')`,
+      ...bashWaitForPage('$ip', port, config.timeouts.resources, config.timeouts.http, wanted),
+    ],
+  }];
+}

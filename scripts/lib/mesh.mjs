@@ -1,0 +1,162 @@
+// @ts-check
+// ClusterMesh (steps 06 and 07). `cilium clustermesh enable` deploys the
+// clustermesh-apiserver, an etcd the other cluster reads, behind a Service of
+// the configured type; `connect` gives each cluster the other's address and
+// certificates (Helm upgrades on both). Both are checked before they run:
+// re-running them would only add Helm revisions.
+import { cilium, kubectl, duration, withOpts } from './commands.mjs';
+import { getObjects, deploymentReady, lbIp } from './probes.mjs';
+import { ToolError } from './runtime.mjs';
+import { POOL_RESOURCE, MESH_POOL } from './manifests.mjs';
+
+/** @typedef {import('./types.js').Config} Config */
+/** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
+/** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./runtime.mjs').Runtime} Runtime */
+
+export const APISERVER = 'clustermesh-apiserver';
+
+/**
+ * @param {Config} config
+ * @param {ClusterConfig} c
+ * @returns {Action}
+ */
+export function enableMesh(config, c) {
+  const type = config.meshServiceType;
+  const lb = type === 'LoadBalancer';
+  const probe = [`deploy/${APISERVER}`, `svc/${APISERVER}`, `${POOL_RESOURCE}/${MESH_POOL}`];
+  return {
+    title: `Enable ClusterMesh on ${c.context} (clustermesh-apiserver, Service type ${type}${lb ? `, IP ${c.meshIp}` : ''})`,
+    cluster: c,
+    async check(rt) {
+      let live;
+      try {
+        live = await getObjects(rt, c, 'kube-system', probe);
+      } catch (err) {
+        if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {
+          return { state: 'blocked', message: `Cilium's pools are not available on ${c.context}: run steps 01–04 first.` };
+        }
+        throw err;
+      }
+      if (!live.has(`ciliumloadbalancerippool/${MESH_POOL}`)) {
+        return { state: 'blocked', message: `the ClusterMesh pool is missing on ${c.context}: run step 04 (npm run 04) first.` };
+      }
+      const svc = live.get(`service/${APISERVER}`);
+      const deploy = live.get(`deployment/${APISERVER}`);
+      if (!svc && !deploy) return { state: 'todo', detail: 'not enabled yet' };
+      if (svc && svc.spec?.type !== type) {
+        return {
+          state: 'blocked',
+          message: `ClusterMesh on ${c.context} is enabled with Service type ${svc.spec?.type}, not ${type}. ` +
+            `Set MESH_SERVICE_TYPE=${svc.spec?.type}, or run \`cilium clustermesh disable --context ${c.context}\` and this step again.`,
+        };
+      }
+      const ip = lbIp(svc);
+      if (lb && ip && ip !== c.meshIp) return { state: 'blocked', message: wrongIp(c, ip) };
+      if (deploymentReady(deploy) && (!lb || ip)) {
+        return { state: 'done', detail: lb ? `reachable at ${ip}:2379` : 'NodePort' };
+      }
+      return { state: 'verify', detail: 'enabled; waiting for it to be ready' };
+    },
+    commands: [cilium(c, 'clustermesh enable', '--service-type', type)],
+    verify: [
+      ...(lb ? [withOpts(kubectl(c, 'wait', '-n', 'kube-system', `--for=jsonpath={.status.loadBalancer.ingress[0].ip}=${c.meshIp}`,
+        `svc/${APISERVER}`, `--timeout=${duration(config.timeouts.resources)}`),
+      { wait: { what: `${APISERVER} on ${c.context} to get ${c.meshIp}`, timeout: config.timeouts.resources } })] : []),
+      withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
+        { wait: { what: `clustermesh-apiserver on ${c.context}`, timeout: config.timeouts.mesh } }),
+    ],
+    async hint(rt) {
+      const live = await getObjects(rt, c, 'kube-system', [`svc/${APISERVER}`]);
+      const ip = lbIp(live.get(`service/${APISERVER}`));
+      if (ip && ip !== c.meshIp) return wrongIp(c, ip);
+      if (!ip && lb) {
+        return `the ${APISERVER} Service has no LoadBalancer IP. Check that pool ${MESH_POOL} holds ${c.meshIp} and is not ` +
+          `conflicting (\`kubectl --context ${c.context} get ippools\`), and that Cilium's operator runs.`;
+      }
+      return undefined;
+    },
+  };
+}
+
+/** @param {ClusterConfig} c @param {string} ip */
+function wrongIp(c, ip) {
+  return `${APISERVER} on ${c.context} got ${ip}, not ${c.meshIp}. If ${ip} is a node address, K3s's ServiceLB ` +
+    'took the Service: start the K3s servers with --disable=servicelb (cilium/cilium#31957). Otherwise another pool ' +
+    `matched first: check \`kubectl --context ${c.context} get ippools\`.`;
+}
+
+/**
+ * `cilium clustermesh status -o json` of a cluster (exits 0 even when not connected).
+ * @param {Runtime} rt
+ * @param {ClusterConfig} c
+ */
+export async function meshStatus(rt, c) {
+  return rt.probeJson(cilium(c, 'clustermesh status', '-o', 'json'));
+}
+
+/**
+ * Is `c`'s mesh status connected to the cluster named `remote`?
+ * @param {any} status
+ * @param {string} remote
+ */
+export function connectedTo(status, remote) {
+  const entry = status?.connectivity?.clusters?.[remote];
+  return Boolean(entry) && (entry.connected ?? 0) > 0 && (entry.connected ?? 0) === (entry.configured ?? 0);
+}
+
+/**
+ * @param {Config} config
+ * @returns {Action}
+ */
+export function connectMesh(config) {
+  const { a, b } = config;
+  return {
+    title: `Connect ${a.context} and ${b.context}`,
+    async check(rt) {
+      const [sa, sb] = await Promise.all([meshStatus(rt, a), meshStatus(rt, b)]);
+      for (const [c, s] of /** @type {const} */ ([[a, sa], [b, sb]])) {
+        if (!s?.access_information) {
+          return { state: 'blocked', message: `ClusterMesh is not enabled on ${c.context}: run step 06 (npm run 06) first.` };
+        }
+      }
+      const ab = connectedTo(sa, b.name);
+      const ba = connectedTo(sb, a.name);
+      if (ab && ba) return { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` };
+      const configured = sa.connectivity?.clusters?.[b.name] && sb.connectivity?.clusters?.[a.name];
+      return configured ? { state: 'verify', detail: 'configured; waiting for the connection' } : { state: 'todo' };
+    },
+    commands: [cilium(a, 'clustermesh connect', '--destination-context', b.context)],
+    verify: [a, b].map((c) => withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
+      { wait: { what: `${c.context} to connect to the other cluster`, timeout: config.timeouts.mesh } })),
+    async hint(rt, error) {
+      return meshHint(rt, config, error);
+    },
+  };
+}
+
+/**
+ * Known reasons why two clusters do not connect, checked read-only.
+ * @param {Runtime} rt
+ * @param {Config} config
+ * @param {Error} error
+ */
+async function meshHint(rt, config, error) {
+  const text = error instanceof ToolError ? `${error.stderr}\n${error.stdout}` : error.message;
+  if (/CA certificates do not match/i.test(text)) {
+    return `the clusters have different Cilium CAs. Cilium on ${config.b.context} was installed without ${config.a.context}'s CA: ` +
+      `uninstall it there, delete its cilium-ca Secret, and run steps 02 and 03 again.`;
+  }
+  if (/non-unique name|same, non-unique/i.test(text)) return 'CLUSTER_A_NAME and CLUSTER_B_NAME (or the IDs) must differ, and the installed values must match them.';
+  if (/default name/i.test(text)) return 'a cluster is installed with the name "default": K3s names every cluster so; reinstall with CLUSTER_X_NAME set.';
+  const [sa, sb] = await Promise.all([meshStatus(rt, config.a), meshStatus(rt, config.b)]);
+  const ipa = sa?.access_information?.service_ips ?? [];
+  const ipb = sb?.access_information?.service_ips ?? [];
+  const shared = ipa.filter((/** @type {string} */ ip) => ipb.includes(ip));
+  if (shared.length) {
+    return `both clustermesh-apiservers are reached at ${shared.join(', ')}: two apiservers behind one IP never connect ` +
+      '("remote cluster configuration required but not found"). Give the clusters different CLUSTER_X_MESH_IP values.';
+  }
+  return `see \`cilium clustermesh status --context ${config.a.context}\` and \`--context ${config.b.context}\`: ` +
+    'nodes must reach the other cluster\'s clustermesh-apiserver on 2379/tcp.';
+}

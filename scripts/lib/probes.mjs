@@ -1,0 +1,99 @@
+// @ts-check
+// Read-only looks at a cluster that several steps share. Each costs one process.
+import { gunzipSync } from 'node:zlib';
+import { kubectl } from './commands.mjs';
+
+/** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
+/** @typedef {import('./runtime.mjs').Runtime} Runtime */
+
+/**
+ * @typedef {{ revision: number, chartVersion: string, values: Record<string, any> }} HelmRelease
+ */
+
+/**
+ * Helm keeps a release as Secrets sh.helm.release.v1.<name>.v<N> labelled
+ * owner=helm,name=<name>,status=deployed; `release` holds base64(gzip(JSON)).
+ * @param {string} data the Secret's data.release (base64, as the API returns it)
+ * @returns {{ version?: number, config?: Record<string, any>, chart?: { metadata?: { version?: string } } }}
+ */
+export function decodeHelmRelease(data) {
+  let raw = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64');
+  if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
+  return JSON.parse(raw.toString('utf8'));
+}
+
+/**
+ * The deployed Cilium Helm release of a cluster, or null.
+ * @param {Runtime} rt
+ * @param {ClusterConfig} c
+ * @returns {Promise<HelmRelease | null>}
+ */
+export async function ciliumRelease(rt, c) {
+  const list = await rt.probeJson({
+    ...kubectl(c, 'get', 'secret', '-n', 'kube-system', '-l', 'owner=helm,name=cilium,status=deployed', '-o', 'json'),
+    secret: true, // Helm release Secrets hold the values; not Secret keys, but not for the screen either
+  });
+  const latest = (list.items ?? [])
+    .map((/** @type {any} */ s) => ({ s, v: Number(s.metadata?.labels?.version ?? 0) }))
+    .sort((/** @type {any} */ x, /** @type {any} */ y) => y.v - x.v)[0];
+  if (!latest) return null;
+  const rel = decodeHelmRelease(latest.s.data?.release ?? '');
+  return { revision: rel.version ?? latest.v, chartVersion: rel.chart?.metadata?.version ?? '?', values: rel.config ?? {} };
+}
+
+/**
+ * The cilium-ca Secret (holds the CA key: kept in memory only), or null.
+ * @param {Runtime} rt
+ * @param {ClusterConfig} c
+ * @returns {Promise<any | null>}
+ */
+export async function ciliumCa(rt, c) {
+  const list = await rt.probeJson({
+    ...kubectl(c, 'get', 'secret', '-n', 'kube-system', 'cilium-ca', '-o', 'json', '--ignore-not-found'),
+    secret: true,
+  });
+  return list.kind === 'Secret' ? list : null;
+}
+
+/**
+ * Several objects in one call; what does not exist is left out.
+ * Returns them by "kind/name" (kind lower-case, e.g. "service/echo").
+ * @param {Runtime} rt
+ * @param {ClusterConfig} c
+ * @param {string | null} namespace
+ * @param {string[]} refs e.g. ["deploy/echo", "svc/echo"]
+ * @returns {Promise<Map<string, any>>}
+ */
+export async function getObjects(rt, c, namespace, refs) {
+  const ns = namespace ? ['-n', namespace] : [];
+  const res = await rt.probeJson(kubectl(c, 'get', ...ns, ...refs, '-o', 'json', '--ignore-not-found'));
+  const items = res.kind === 'List' ? res.items : res.items ?? [res];
+  return new Map(items.filter(Boolean).map((/** @type {any} */ o) => [`${o.kind.toLowerCase()}/${o.metadata.name}`, o]));
+}
+
+/**
+ * Differences between wanted values and found ones, at every leaf of `wanted`.
+ * @param {any} wanted
+ * @param {any} found
+ * @param {string} [path]
+ * @returns {string[]} e.g. ["cluster.id: wanted 1, found 3"]
+ */
+export function valueDiff(wanted, found, path = '') {
+  if (wanted && typeof wanted === 'object' && !Array.isArray(wanted)) {
+    return Object.entries(wanted).flatMap(([k, v]) => valueDiff(v, found?.[k], path ? `${path}.${k}` : k));
+  }
+  const same = JSON.stringify(wanted) === JSON.stringify(found) ||
+    (found !== undefined && !Array.isArray(wanted) && String(wanted) === String(found));
+  return same ? [] : [`${path}: wanted ${JSON.stringify(wanted)}, found ${found === undefined ? 'nothing' : JSON.stringify(found)}`];
+}
+
+/** Is this deployment fully rolled out and ready? @param {any} d */
+export function deploymentReady(d) {
+  const want = d?.spec?.replicas ?? 1;
+  const s = d?.status ?? {};
+  return Boolean(d) && (s.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (s.updatedReplicas ?? 0) === want && (s.readyReplicas ?? 0) === want && (s.replicas ?? 0) === want;
+}
+
+/** The first LoadBalancer IP of a Service, or ''. @param {any} svc */
+export const lbIp = (svc) => svc?.status?.loadBalancer?.ingress?.[0]?.ip ?? '';

@@ -1,0 +1,13 @@
+// @ts-check
+// The nine steps in order. all.mjs, the transcript and the tests take them from here.
+import { step as s01 } from './01-install-a.mjs';
+import { step as s02 } from './02-share-ca.mjs';
+import { step as s03 } from './03-install-b.mjs';
+import { step as s04 } from './04-mesh-pools.mjs';
+import { step as s05 } from './05-app-pools.mjs';
+import { step as s06 } from './06-clustermesh-enable.mjs';
+import { step as s07 } from './07-clustermesh-connect.mjs';
+import { step as s08 } from './08-deploy-echo.mjs';
+import { step as s09 } from './09-failover.mjs';
+
+export const STEPS = Object.freeze([s01, s02, s03, s04, s05, s06, s07, s08, s09]);
