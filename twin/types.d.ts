@@ -42,6 +42,8 @@ export interface TwinOptions {
   nodeIpBase: Record<TwinKey, string>;
   delays: TwinDelays;
   faults: TwinFaults;
+  /** K3s runs its ServiceLB (started without `--disable=servicelb`): svclb takes LoadBalancer Services without a loadBalancerClass. */
+  servicelb?: boolean;
 }
 
 export interface TwinServerHandle {

@@ -1,7 +1,15 @@
 // @ts-check
-// Controllers of the twin: workloads, operator (CRDs), LB-IPAM. (stub, filled in by the controllers work)
+// Controllers of the twin, what runs "inside" the two simulated clusters.
+// All are driven by store events and use twin.options.delays; stop() clears
+// their timers.
+import { startWorkloads } from './workloads.mjs';
 
-/** @param {import('../types.js').Twin} _twin @returns {import('../types.js').Stoppable} */
-export function startControllers(_twin) {
-  return { stop() {} };
+/** @param {import('../types.js').Twin} twin @returns {import('../types.js').Stoppable} */
+export function startControllers(twin) {
+  const parts = [startWorkloads(twin)];
+  return {
+    stop() {
+      for (const p of parts.reverse()) p.stop();
+    },
+  };
 }
