@@ -1,13 +1,17 @@
 // @ts-check
-// Controllers of the twin, what runs "inside" the two simulated clusters.
+// Controllers of the twin, what runs "inside" the two simulated clusters:
+// workloads (Deployments, ReplicaSets, DaemonSets, pods, the CNI rule),
+// cilium-operator (CRDs, LB-IPAM) and, when asked for, K3s's ServiceLB.
 // All are driven by store events and use twin.options.delays; stop() clears
 // their timers.
 import { startWorkloads } from './workloads.mjs';
 import { startOperator } from './operator.mjs';
+import { startLbIpam } from './lbipam.mjs';
+import { startServiceLb } from './servicelb.mjs';
 
 /** @param {import('../types.js').Twin} twin @returns {import('../types.js').Stoppable} */
 export function startControllers(twin) {
-  const parts = [startWorkloads(twin), startOperator(twin)];
+  const parts = [startWorkloads(twin), startOperator(twin), startLbIpam(twin), startServiceLb(twin)];
   return {
     stop() {
       for (const p of parts.reverse()) p.stop();
