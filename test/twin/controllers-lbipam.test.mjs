@@ -11,7 +11,10 @@ const SAT = 'cilium.io/IPAMRequestSatisfied';
 /** @param {any} o @param {string} type */
 const cond = (o, type) => o?.status?.conditions?.find((/** @type {any} */ c) => c.type === type);
 
-/** A twin with Cilium's operator ready in cluster a. @param {Parameters<typeof fakeTwin>[0]} [opts] */
+/**
+ * A twin with Cilium's operator ready in cluster a.
+ * @param {import('ava').ExecutionContext} t @param {Parameters<typeof fakeTwin>[0]} [opts]
+ */
 async function ready(t, opts) {
   const twin = fakeTwin(opts);
   const ctl = startControllers(twin);

@@ -3,11 +3,13 @@
 // workloads (Deployments, ReplicaSets, DaemonSets, pods, the CNI rule),
 // cilium-operator (CRDs, LB-IPAM) and, when asked for, K3s's ServiceLB.
 // All are driven by store events and use twin.options.delays; stop() clears
-// their timers.
+// their timers. meshState is exported here for the cilium stand-in and tests.
 import { startWorkloads } from './workloads.mjs';
 import { startOperator } from './operator.mjs';
 import { startLbIpam } from './lbipam.mjs';
 import { startServiceLb } from './servicelb.mjs';
+
+export { meshState, configuredRemotes, caFingerprint } from './mesh.mjs';
 
 /** @param {import('../types.js').Twin} twin @returns {import('../types.js').Stoppable} */
 export function startControllers(twin) {

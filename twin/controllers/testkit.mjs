@@ -212,3 +212,88 @@ export function lbService(ns, name, o = {}) {
 export function lbIp(twin, key, ns, name) {
   return twin.clusters[key].store.get('/services', ns, name)?.status?.loadBalancer?.ingress?.[0]?.ip;
 }
+
+/**
+ * One plain HTTP GET on a fresh connection. Rejects when the connection is
+ * refused or reset (what a client sees when no backend exists).
+ * @param {string} url
+ * @returns {Promise<{ status: number, body: string, headers: import('node:http').IncomingHttpHeaders }>}
+ */
+export function httpGet(url) {
+  return import('node:http').then(({ request }) => new Promise((resolve, reject) => {
+    const req = request(url, { agent: false, headers: { connection: 'close' }, timeout: 2000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  }));
+}
+
+/**
+ * Both clusters with Cilium (l2 announcements on), a mesh pool giving
+ * clustermesh-apiserver `<base>.10.<1|2>`, an app pool `<base>.<20|30>.1-9`
+ * for Services labelled lb-pool=app, an L2 policy, ClusterMesh enabled with a
+ * LoadBalancer Service, and (unless `connect: false`) both clusters configured
+ * for each other. Node IPs must be given to fakeTwin separately.
+ * @param {Twin} twin @param {string} base e.g. "127.93"
+ * @param {{ connect?: boolean, meshIps?: [string, string], cas?: [string, string], versions?: [string, string] }} [o]
+ */
+export async function bootMesh(twin, base, o = {}) {
+  const meshIps = o.meshIps ?? [`${base}.10.1`, `${base}.10.2`];
+  /** @type {TwinKey[]} */
+  const keys = ['a', 'b'];
+  keys.forEach((k, i) => {
+    installCilium(twin, k, { ca: o.cas?.[i], version: o.versions?.[i] });
+  });
+  await waitFor(() => keys.every((k) => twin.clusters[k].store.get('apps/deployments', 'kube-system', 'cilium-operator')?.status?.readyReplicas), 'operators');
+  keys.forEach((k, i) => {
+    const s = twin.clusters[k].store;
+    s.create('cilium.io/ciliumloadbalancerippools', pool('cluster-pool', [{ start: meshIps[i], stop: meshIps[i] }], {
+      serviceSelector: { matchLabels: { 'io.kubernetes.service.name': 'clustermesh-apiserver' } },
+    }));
+    s.create('cilium.io/ciliumloadbalancerippools', pool('app-pool', [{ start: `${base}.${i ? 30 : 20}.1`, stop: `${base}.${i ? 30 : 20}.9` }], {
+      serviceSelector: { matchLabels: { 'lb-pool': 'app' } },
+    }));
+    s.create('cilium.io/ciliuml2announcementpolicies', l2Policy('l2-policy'));
+    enableClustermesh(twin, k, 'LoadBalancer');
+  });
+  await waitFor(() => keys.every((k) => lbIp(twin, k, 'kube-system', 'clustermesh-apiserver')), 'mesh IPs');
+  if (o.connect !== false) {
+    configureRemote(twin, 'a', 'cluster-b', `${lbIp(twin, 'b', 'kube-system', 'clustermesh-apiserver')}:2379`);
+    configureRemote(twin, 'b', 'cluster-a', `${lbIp(twin, 'a', 'kube-system', 'clustermesh-apiserver')}:2379`);
+  }
+}
+
+/**
+ * The article's echo Deployment (image mcbtaguiad/web-echo:cluster-<key>) and
+ * its global Service in namespace echo.
+ * @param {Twin} twin @param {TwinKey} key
+ * @param {{ replicas?: number, annotations?: Record<string, string>, port?: number }} [o]
+ */
+export function deployEcho(twin, key, o = {}) {
+  const s = twin.clusters[key].store;
+  s.create('apps/deployments', deployment('echo', 'echo', { replicas: o.replicas ?? 1, image: `mcbtaguiad/web-echo:cluster-${key}` }));
+  s.create('/services', lbService('echo', 'echo', {
+    labels: { 'lb-pool': 'app' },
+    annotations: o.annotations ?? { 'service.cilium.io/global': 'true', 'service.cilium.io/affinity': 'local' },
+    cls: 'io.cilium/l2-announcer',
+    port: o.port ?? 8080,
+  }));
+}
+
+/**
+ * Sets spec.replicas of a Deployment, as `kubectl scale` does.
+ * @param {Twin} twin @param {TwinKey} key @param {string} ns @param {string} name @param {number} replicas
+ */
+export function scale(twin, key, ns, name, replicas) {
+  const s = twin.clusters[key].store;
+  const d = s.get('apps/deployments', ns, name);
+  if (!d) throw new Error(`no deployment ${ns}/${name}`);
+  d.spec.replicas = replicas;
+  s.update('apps/deployments', d);
+}
