@@ -23,6 +23,16 @@ export class StoreError extends Error {
 /** @template T @param {T} v @returns {T} */
 const copy = (v) => structuredClone(v);
 
+/**
+ * JSON with object keys sorted: two objects that differ only in key order (a
+ * patched object, a client's re-ordered body) compare equal, as in Go.
+ * @param {unknown} v
+ * @returns {string}
+ */
+const canonical = (v) => JSON.stringify(v, (_k, x) => (x && typeof x === 'object' && !Array.isArray(x)
+  ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, x[k]]))
+  : x));
+
 export class Store extends EventEmitter {
   /** @param {string} cluster a name for messages and logs */
   constructor(cluster) {
@@ -111,8 +121,8 @@ export class Store extends EventEmitter {
     o.metadata.uid = old.metadata.uid;
     o.metadata.creationTimestamp = old.metadata.creationTimestamp;
     o.metadata.generation = (old.metadata.generation ?? 1) +
-      (JSON.stringify(oldBody) === JSON.stringify(newBody) ? 0 : 1);
-    if (JSON.stringify(old) === JSON.stringify({ ...o, metadata: { ...o.metadata, resourceVersion: old.metadata.resourceVersion } })) {
+      (canonical(oldBody) === canonical(newBody) ? 0 : 1);
+    if (canonical(old) === canonical({ ...o, metadata: { ...o.metadata, resourceVersion: old.metadata.resourceVersion } })) {
       return copy(old); // nothing changed: no new resourceVersion, no event
     }
     o.metadata.resourceVersion = String(++this.rv);
