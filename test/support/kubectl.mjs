@@ -1,0 +1,72 @@
+// @ts-check
+// Runs the real kubectl for tests: always with an explicit kubeconfig and a
+// cache dir of the test run's own (kubectl caches discovery there), preferring
+// the binary tools/ensure-kubectl.mjs put in .tools/bin.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TOOLS_BIN = fileURLToPath(new URL('../../.tools/bin/', import.meta.url));
+
+/** The kubectl to run: .tools/bin/kubectl when present, else the one on PATH. */
+export function kubectlBin() {
+  const local = join(TOOLS_BIN, 'kubectl');
+  return existsSync(local) ? local : 'kubectl';
+}
+
+/**
+ * PATH with .tools/bin first when it exists.
+ * @param {string} [base]
+ */
+export function pathWithTools(base = process.env.PATH ?? '') {
+  return existsSync(TOOLS_BIN) ? [TOOLS_BIN.replace(/\/$/, ''), base].filter(Boolean).join(delimiter) : base;
+}
+
+/**
+ * @typedef {object} KubectlOptions
+ * @property {string} kubeconfig
+ * @property {string} cacheDir
+ * @property {string} [context]
+ * @property {string} [input] written to stdin
+ * @property {number} [timeoutMs] kill after this long (default 60 s)
+ * @property {NodeJS.ProcessEnv} [env]
+ */
+
+/**
+ * @typedef {object} KubectlResult
+ * @property {number} code exit code (-1: killed by the timeout)
+ * @property {string} stdout
+ * @property {string} stderr
+ * @property {number} ms
+ */
+
+/**
+ * Runs kubectl with argv `args`.
+ * @param {string[]} args
+ * @param {KubectlOptions} o
+ * @returns {Promise<KubectlResult>}
+ */
+export function kubectl(args, o) {
+  const argv = ['--kubeconfig', o.kubeconfig, '--cache-dir', o.cacheDir, ...(o.context ? ['--context', o.context] : []), ...args];
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(kubectlBin(), argv, {
+      env: { ...process.env, PATH: pathWithTools(), KUBECONFIG: o.kubeconfig, ...o.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
+    child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
+    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, o.timeoutMs ?? 60_000);
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: killed ? -1 : code ?? -1, stdout, stderr, ms: Date.now() - started });
+    });
+    child.stdin.on('error', () => { /* kubectl may exit before reading stdin */ });
+    child.stdin.end(o.input ?? '');
+  });
+}
