@@ -1,0 +1,453 @@
+// @ts-check
+// The exact commands every step builds from a config: argv as the process gets
+// it (tool + args), files and stdin, waits with their timeouts, and the bash of
+// the transcript where an action writes its own. Nothing here runs a process
+// except `sed` in the CA pipe test.
+import test from 'ava';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { STEPS } from '../../scripts/steps.mjs';
+import { ciliumValues, meshPool, appPool, echoApp } from '../../scripts/lib/manifests.mjs';
+import { portableSecret } from '../../scripts/lib/share-ca.mjs';
+import { transcriptOf } from '../../scripts/lib/executor.mjs';
+import { transcript } from '../../scripts/lib/step.mjs';
+import { ConfigError } from '../../scripts/lib/config.mjs';
+import { articleConfig, otherConfig, makeConfig, kubeInfo, standInTools, tempDir } from '../support/config-fixture.mjs';
+
+/** @typedef {import('../../scripts/lib/types.js').Config} Config */
+/** @typedef {import('../../scripts/lib/actions.js').Action} Action */
+/** @typedef {import('../../scripts/lib/actions.js').Command} Command */
+
+const article = articleConfig();
+const other = otherConfig();
+const nodePort = makeConfig({ MESH_SERVICE_TYPE: 'NodePort' });
+
+/** @param {Config} config @param {string} id @param {string[]} [flags] */
+function actionsOf(config, id, flags = []) {
+  const step = STEPS.find((s) => s.id === id);
+  if (!step) throw new Error(`no step ${id}`);
+  return step.actions(config, { flags: new Set(flags) });
+}
+
+/** @param {Command} cmd */
+const argv = (cmd) => [cmd.tool, ...cmd.args];
+/** @param {Command[] | undefined} cmds */
+const argvs = (cmds) => (cmds ?? []).map(argv);
+/** @param {string} line */
+const words = (line) => line.split(' ');
+
+test('steps.mjs lists the nine steps in order, each from its own script', (t) => {
+  t.deepEqual(STEPS.map((s) => s.id), ['01', '02', '03', '04', '05', '06', '07', '08', '09']);
+  for (const s of STEPS) {
+    t.true(s.name.startsWith(`${s.id}-`), s.name);
+    t.true(s.file.endsWith(`/scripts/${s.name}.mjs`), s.file);
+    t.true(s.title.length > 0);
+  }
+});
+
+test('01: preflight, then cilium install with the values file, then cilium status --wait', (t) => {
+  const [preflight, install, ...rest] = actionsOf(article, '01');
+  t.is(rest.length, 0);
+  t.is(preflight.commands, undefined, 'the preflight only reads');
+  t.deepEqual(preflight.transcript, ['kubectl version --client', 'cilium version --client', 'kubectl --context cluster-a get nodes -o wide']);
+
+  t.is(install.cluster, article.a);
+  t.deepEqual(argvs(install.commands),
+    [words('cilium install --context cluster-a --version 1.19.3 --values cilium-values-cluster-a.yaml')]);
+  const [cmd] = install.commands ?? [];
+  t.is(cmd.files?.length, 1, 'the values file is attached, so the runtime writes it and the transcript heredocs it');
+  const values = ciliumValues(article, article.a);
+  t.is(cmd.files?.[0].name, values.name);
+  t.is(cmd.files?.[0].yaml, values.yaml);
+  t.is(cmd.stdin, undefined);
+  t.deepEqual(argvs(install.verify),
+    [words('cilium status --context cluster-a --wait --wait-duration 300s --interactive=false')]);
+  t.deepEqual(install.verify?.[0].wait?.timeout, 300);
+});
+
+test('03: the same install on cluster B, with B\'s values file', (t) => {
+  const [install, ...rest] = actionsOf(article, '03');
+  t.is(rest.length, 0);
+  t.deepEqual(argvs(install.commands),
+    [words('cilium install --context cluster-b --version 1.19.3 --values cilium-values-cluster-b.yaml')]);
+  t.is(install.commands?.[0].files?.[0].yaml, ciliumValues(article, article.b).yaml);
+  t.deepEqual(argvs(install.verify),
+    [words('cilium status --context cluster-b --wait --wait-duration 300s --interactive=false')]);
+});
+
+test('02: the transcript pipes the Secret from A through an anchored sed into create on B', (t) => {
+  const [share, ...rest] = actionsOf(article, '02');
+  t.is(rest.length, 0);
+  t.is(share.commands, undefined, 'no command argv: the copy runs in memory');
+  t.deepEqual(share.transcript, [
+    '# The Secret holds the CA key: pipe it, never save it to a file.',
+    "kubectl --context cluster-a get secret -n kube-system cilium-ca -o yaml \\\n" +
+      "  | sed -e '/^  resourceVersion: /d' -e '/^  uid: /d' -e '/^  creationTimestamp: /d' \\\n" +
+      '  | kubectl --context cluster-b create -f -',
+  ]);
+});
+
+test('02: the transcript\'s sed drops only the server fields, not data or labels that mention them', (t) => {
+  const [share] = actionsOf(article, '02');
+  const sed = /\| (sed .*?) \\\n/.exec(share.transcript?.[1] ?? '')?.[1];
+  if (!sed) return t.fail('no sed in the pipe');
+  const secret = [
+    'apiVersion: v1',
+    'data:',
+    '  ca.crt: dWlkOiB4',
+    '  ca.key: cmVzb3VyY2VWZXJzaW9uOiAx',
+    'kind: Secret',
+    'metadata:',
+    '  annotations:',
+    '    meta.helm.sh/release-name: cilium',
+    '  creationTimestamp: "2025-01-01T00:00:00Z"',
+    '  labels:',
+    '    app.kubernetes.io/managed-by: Helm',
+    '    uid: keep-me',
+    '  name: cilium-ca',
+    '  namespace: kube-system',
+    '  resourceVersion: "1234"',
+    '  uid: 0c4a2b1e-0000-4000-8000-000000000000',
+    'type: Opaque',
+    '',
+  ].join('\n');
+  const out = execFileSync('bash', ['-c', sed], { input: secret, encoding: 'utf8' });
+  t.is(out, secret.split('\n').filter((l) => !/^  (resourceVersion|uid|creationTimestamp): /.test(l)).join('\n'));
+  t.true(out.includes('    uid: keep-me'));
+  t.true(out.includes('  ca.key: cmVzb3VyY2VWZXJzaW9uOiAx'));
+});
+
+test('02: the in-memory copy pipes the portable Secret to kubectl create on B, marked secret, no file', async (t) => {
+  const [share] = actionsOf(article, '02');
+  const live = {
+    apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
+    metadata: {
+      name: 'cilium-ca', namespace: 'kube-system', resourceVersion: '9', uid: 'u-1', creationTimestamp: 'now',
+      labels: { 'app.kubernetes.io/managed-by': 'Helm' }, annotations: { 'meta.helm.sh/release-name': 'cilium' },
+    },
+    data: { 'ca.crt': 'Q1JU', 'ca.key': 'S0VZ' },
+  };
+  /** @type {Array<{ cmd: Command, opts: any }>} */
+  const execs = [];
+  /** @type {string[]} */
+  const announced = [];
+  const rt = /** @type {any} */ ({
+    announce: (/** @type {string} */ l) => announced.push(l),
+    line: (/** @type {Command} */ c) => argv(c).join(' '),
+    exec: async (/** @type {Command} */ cmd, /** @type {any} */ opts) => { execs.push({ cmd, opts }); return { stdout: '', stderr: '' }; },
+  });
+  await share.run?.(rt, { state: 'todo', data: live });
+  t.is(execs.length, 1);
+  const { cmd } = execs[0];
+  t.deepEqual(argv(cmd), words('kubectl --context cluster-b create -f -'));
+  t.true(cmd.secret, 'marked secret: its output is never printed');
+  t.is(cmd.files, undefined, 'never a file');
+  t.deepEqual(JSON.parse(cmd.stdin?.yaml ?? ''), portableSecret(live));
+  for (const l of announced) {
+    t.false(l.includes('S0VZ'), 'the key is never announced');
+    t.false(l.includes('Q1JU'));
+  }
+});
+
+test('04: wait for the CRDs to be Established, then apply the mesh pool and L2 policy by stdin, per cluster', async (t) => {
+  const actions = actionsOf(article, '04');
+  t.is(actions.length, 4);
+  const [crdA, poolA, crdB, poolB] = actions;
+  for (const [crd, pool, c] of /** @type {const} */ ([[crdA, poolA, article.a], [crdB, poolB, article.b]])) {
+    const wait = `kubectl --context ${c.context} wait --for=condition=Established ` +
+      'crd/ciliumloadbalancerippools.cilium.io crd/ciliuml2announcementpolicies.cilium.io --timeout=120s';
+    t.deepEqual(crd.transcript, [wait]);
+    t.is(crd.cluster, c);
+
+    // verifyRun polls until both CRDs exist, then runs the same kubectl wait.
+    /** @type {Command[]} */
+    const execs = [];
+    const rt = /** @type {any} */ ({
+      signal: new AbortController().signal,
+      probeJson: async () => ({
+        kind: 'List',
+        items: ['ciliumloadbalancerippools.cilium.io', 'ciliuml2announcementpolicies.cilium.io']
+          .map((name) => ({ kind: 'CustomResourceDefinition', metadata: { name } })),
+      }),
+      exec: async (/** @type {Command} */ cmd) => { execs.push(cmd); return { stdout: '', stderr: '' }; },
+    });
+    await crd.verifyRun?.(rt, { state: 'verify' });
+    t.deepEqual(execs.map(argv), [words(wait)]);
+    t.is(execs[0].wait?.timeout, 120);
+
+    t.deepEqual(argvs(pool.commands), [words(`kubectl --context ${c.context} apply -f -`)]);
+    t.is(pool.commands?.[0].stdin?.yaml, meshPool(c).yaml);
+    t.is(pool.commands?.[0].files, undefined);
+  }
+});
+
+test('05: apply each cluster\'s app pool by stdin', (t) => {
+  const actions = actionsOf(article, '05');
+  t.is(actions.length, 2);
+  for (const [action, c] of /** @type {const} */ ([[actions[0], article.a], [actions[1], article.b]])) {
+    t.deepEqual(argvs(action.commands), [words(`kubectl --context ${c.context} apply -f -`)]);
+    t.is(action.commands?.[0].stdin?.yaml, appPool(c).yaml);
+    t.deepEqual(action.verify ?? [], []);
+  }
+});
+
+test('06 LoadBalancer: clustermesh enable with the type, wait for the mesh IP, then clustermesh status', (t) => {
+  const actions = actionsOf(article, '06');
+  t.is(actions.length, 2);
+  for (const [action, c] of /** @type {const} */ ([[actions[0], article.a], [actions[1], article.b]])) {
+    t.deepEqual(argvs(action.commands), [words(`cilium clustermesh enable --context ${c.context} --service-type LoadBalancer`)]);
+    t.deepEqual(argvs(action.verify), [
+      ['kubectl', '--context', c.context, 'wait', '-n', 'kube-system',
+        `--for=jsonpath={.status.loadBalancer.ingress[0].ip}=${c.meshIp}`, 'svc/clustermesh-apiserver', '--timeout=120s'],
+      words(`cilium clustermesh status --context ${c.context} --wait --wait-duration 300s`),
+    ]);
+  }
+  t.is(actions[0].verify?.[0].args[5], '--for=jsonpath={.status.loadBalancer.ingress[0].ip}=192.168.254.220');
+  t.is(actions[1].verify?.[0].args[5], '--for=jsonpath={.status.loadBalancer.ingress[0].ip}=192.168.254.221');
+});
+
+test('06 NodePort: clustermesh enable --service-type NodePort and no wait for an IP', (t) => {
+  const actions = actionsOf(nodePort, '06');
+  for (const [action, c] of /** @type {const} */ ([[actions[0], nodePort.a], [actions[1], nodePort.b]])) {
+    t.deepEqual(argvs(action.commands), [words(`cilium clustermesh enable --context ${c.context} --service-type NodePort`)]);
+    t.deepEqual(argvs(action.verify), [words(`cilium clustermesh status --context ${c.context} --wait --wait-duration 300s`)]);
+    t.false(transcriptOf(action).join('\n').includes('jsonpath'));
+  }
+});
+
+test('07: clustermesh connect from A with --destination-context B, then status --wait on both', (t) => {
+  const [connect, ...rest] = actionsOf(article, '07');
+  t.is(rest.length, 0);
+  t.deepEqual(argvs(connect.commands), [words('cilium clustermesh connect --context cluster-a --destination-context cluster-b')]);
+  t.deepEqual(argvs(connect.verify), [
+    words('cilium clustermesh status --context cluster-a --wait --wait-duration 300s'),
+    words('cilium clustermesh status --context cluster-b --wait --wait-duration 300s'),
+  ]);
+});
+
+test('08: apply echo by stdin, wait for the rollout and the LoadBalancer IP, then ask the VIP', (t) => {
+  const actions = actionsOf(article, '08');
+  t.is(actions.length, 4);
+  for (const [deploy, vip, c] of /** @type {const} */ ([[actions[0], actions[1], article.a], [actions[2], actions[3], article.b]])) {
+    t.deepEqual(argvs(deploy.commands), [words(`kubectl --context ${c.context} apply -f -`)]);
+    t.is(deploy.commands?.[0].stdin?.yaml, echoApp(article, c).yaml);
+    t.deepEqual(argvs(deploy.verify), [
+      words(`kubectl --context ${c.context} rollout status -n echo deployment/echo --timeout=180s`),
+      words(`kubectl --context ${c.context} wait -n echo --for=jsonpath={.status.loadBalancer.ingress[0].ip} svc/echo --timeout=120s`),
+    ]);
+    t.deepEqual(deploy.verify?.map((v) => v.wait?.timeout), [180, 120]);
+    const lines = vip.transcript ?? [];
+    t.is(lines[0], `ip=$(kubectl --context ${c.context} get svc -n echo echo -o jsonpath='{.status.loadBalancer.ingress[0].ip}')`);
+    t.true(lines.some((l) => l === `curl -s --max-time 5 http://$ip/ | grep -E '${c.echoPage}'`), lines.join('\n'));
+  }
+});
+
+test('09: the transcript scales B to 0, waits for A\'s page on B\'s VIP, scales back and waits for B', (t) => {
+  const [drill, ...rest] = actionsOf(article, '09');
+  t.is(rest.length, 0);
+  const lines = drill.transcript ?? [];
+  const at = (/** @type {string} */ l) => {
+    const i = lines.indexOf(l);
+    t.not(i, -1, `missing: ${l}\n${lines.join('\n')}`);
+    return i;
+  };
+  const down = at('kubectl --context cluster-b scale -n echo deployment/echo --replicas=0');
+  const ip = at("ip=$(kubectl --context cluster-b get svc -n echo echo -o jsonpath='{.status.loadBalancer.ingress[0].ip}')");
+  const fromA = at("curl -s --max-time 5 http://$ip/ | grep -E 'Cluster A'");
+  const up = at('kubectl --context cluster-b scale -n echo deployment/echo --replicas=1');
+  const rollout = at('kubectl --context cluster-b rollout status -n echo deployment/echo --timeout=180s');
+  const fromB = at("curl -s --max-time 5 http://$ip/ | grep -E 'Cluster B'");
+  t.true(down < ip && ip < fromA && fromA < up && up < rollout && rollout < fromB, 'in that order');
+  t.true(lines.includes('for i in $(seq 1 120); do'), 'waits up to TIMEOUT_FAILOVER');
+});
+
+test('a config where every value differs: the commands carry its values', async (t) => {
+  const [install] = actionsOf(other, '03');
+  t.deepEqual(argvs(install.commands), [words('cilium install --context lab-west --version 1.18.6 --values cilium-values-lab-west.yaml')]);
+  t.deepEqual(argvs(install.verify), [words('cilium status --context lab-west --wait --wait-duration 420s --interactive=false')]);
+  const [enable] = actionsOf(other, '06');
+  t.deepEqual(argvs(enable.commands), [words('cilium clustermesh enable --context lab-east --service-type NodePort')]);
+  t.deepEqual(argvs(enable.verify), [words('cilium clustermesh status --context lab-east --wait --wait-duration 240s')]);
+  const [connect] = actionsOf(other, '07');
+  t.deepEqual(argvs(connect.commands), [words('cilium clustermesh connect --context lab-east --destination-context lab-west')]);
+  const [deploy] = actionsOf(other, '08');
+  t.deepEqual(argvs(deploy.verify), [
+    words('kubectl --context lab-east rollout status -n demo-failover deployment/hello --timeout=100s'),
+    words('kubectl --context lab-east wait -n demo-failover --for=jsonpath={.status.loadBalancer.ingress[0].ip} svc/hello --timeout=90s'),
+  ]);
+  const [crd] = actionsOf(other, '04');
+  t.deepEqual(crd.transcript, ['kubectl --context lab-east wait --for=condition=Established ' +
+    'crd/ciliumloadbalancerippools.cilium.io crd/ciliuml2announcementpolicies.cilium.io --timeout=90s']);
+  const [drill] = actionsOf(other, '09');
+  const lines = drill.transcript ?? [];
+  t.true(lines.includes('kubectl --context lab-west scale -n demo-failover deployment/hello --replicas=0'));
+  t.true(lines.includes('kubectl --context lab-west scale -n demo-failover deployment/hello --replicas=3'));
+  t.true(lines.includes('for i in $(seq 1 45); do'));
+  t.true(lines.includes("curl -s --max-time 3 http://$ip:8080/ | grep -E 'East side'"));
+  const [share] = actionsOf(other, '02');
+  t.regex(share.transcript?.[1] ?? '', /^kubectl --context lab-east get secret .*\n.*\n {2}\| kubectl --context lab-west create -f -$/);
+});
+
+/** Every command and transcript line of every step for a config. @param {Config} config */
+function everything(config) {
+  /** @type {Array<{ step: string, action: Action, cmd: Command }>} */
+  const commands = [];
+  /** @type {Array<{ step: string, line: string }>} */
+  const lines = [];
+  for (const step of STEPS) {
+    for (const flags of [[], ['keep-down'], ['again']]) {
+      for (const action of step.actions(config, { flags: new Set(flags) })) {
+        for (const cmd of [...(action.commands ?? []), ...(action.verify ?? [])]) commands.push({ step: step.id, action, cmd });
+        for (const text of transcriptOf(action)) {
+          for (const line of text.split('\n')) lines.push({ step: step.id, line });
+        }
+      }
+    }
+  }
+  return { commands, lines };
+}
+
+for (const [label, config] of /** @type {const} */ ([['article', article], ['every value differs', other], ['NodePort', nodePort]])) {
+  test(`${label}: every kubectl and cilium command names its cluster's context; no --contect anywhere`, (t) => {
+    const { commands, lines } = everything(config);
+    t.true(commands.length > 10);
+    const contexts = [config.a.context, config.b.context];
+    for (const { step, action, cmd } of commands) {
+      const where = `${step} ${action.title}: ${argv(cmd).join(' ')}`;
+      t.truthy(cmd.cluster, `${where}: has a cluster`);
+      const context = cmd.cluster?.context ?? '(none)';
+      if (cmd.tool === 'kubectl') {
+        t.deepEqual(cmd.args.slice(0, 2), ['--context', context], where);
+      } else {
+        const i = cmd.args.indexOf('--context');
+        t.not(i, -1, where);
+        t.is(cmd.args[i + 1], context, where);
+      }
+      t.is(cmd.args.filter((a) => a === '--context').length, 1, `${where}: one --context`);
+      t.true(contexts.includes(context), where);
+      t.false(cmd.args.some((a) => /contect/.test(a)), where);
+      if (cmd.wait) {
+        const timeoutArg = cmd.args.find((a) => a.startsWith('--timeout=')) ??
+          `--timeout=${cmd.args[cmd.args.indexOf('--wait-duration') + 1]}`;
+        t.is(timeoutArg, `--timeout=${cmd.wait.timeout}s`, `${where}: the shown timeout is the one passed`);
+      }
+    }
+    for (const { step, line } of lines) {
+      t.false(/contect/.test(line), `${step}: ${line}`);
+      if (line.trimStart().startsWith('#')) continue;
+      for (const m of line.matchAll(/\bkubectl\b(.*)/g)) {
+        const rest = m[1];
+        if (rest.startsWith(' version --client')) continue; // client only: no cluster involved
+        t.true(rest.startsWith(' --context '), `${step}: every kubectl in the transcript names a context: ${line}`);
+        const ctx = /^ --context (\S+)/.exec(rest)?.[1] ?? '';
+        t.true(contexts.includes(ctx), `${step}: ${line}`);
+      }
+      for (const m of line.matchAll(/\bcilium (install|status|clustermesh|upgrade|uninstall)\b(.*)/g)) {
+        t.regex(m[2], / --context \S/, `${step}: ${line}`);
+      }
+    }
+  });
+}
+
+test('no step upgrades Cilium in place (cilium upgrade --set would drop the mesh config)', (t) => {
+  for (const config of [article, other]) {
+    const { commands, lines } = everything(config);
+    for (const { cmd } of commands) t.false(cmd.tool === 'cilium' && cmd.args[0] === 'upgrade', argv(cmd).join(' '));
+    for (const { line } of lines) t.false(/\bcilium upgrade\b/.test(line), line);
+  }
+});
+
+test('step options reach the actions: only 09 has flags, and they do not change its transcript', (t) => {
+  t.deepEqual(STEPS.filter((s) => s.options?.length).map((s) => s.id), ['09']);
+  t.deepEqual(STEPS.find((s) => s.id === '09')?.options?.map((o) => o.flag), ['keep-down', 'again']);
+  const plain = actionsOf(article, '09')[0].transcript;
+  t.deepEqual(actionsOf(article, '09', ['keep-down'])[0].transcript, plain);
+});
+
+/**
+ * Runs the whole transcript for a config in bash, in an empty folder, with
+ * stand-in kubectl, cilium and curl first on PATH.
+ * @param {Config} config
+ */
+function runTranscript(config) {
+  const tools = standInTools(config.clusters.map((c) => c.echoPage));
+  const cwd = tempDir('runbook-transcript-');
+  const res = spawnSync('bash', ['-s'], {
+    input: transcript(STEPS, config, new Set()),
+    cwd,
+    encoding: 'utf8',
+    env: { PATH: `${tools.bin}:/usr/bin:/bin`, HOME: cwd, LC_ALL: 'C' },
+    timeout: 20_000,
+  });
+  return { ...res, cwd, calls: tools.calls() };
+}
+
+/** Is `sub` a subsequence of `seq` (by JSON equality)? @param {any[]} sub @param {any[]} seq */
+function subsequence(sub, seq) {
+  let i = 0;
+  for (const x of seq) if (i < sub.length && JSON.stringify(x) === JSON.stringify(sub[i])) i++;
+  return i === sub.length;
+}
+
+for (const [label, config] of /** @type {const} */ ([['article', article], ['every value differs', other]])) {
+  test(`${label}: the transcript runs to its end in bash and passes the tools the argv the steps build`, (t) => {
+    const run = runTranscript(config);
+    t.is(run.status, 0, run.stderr);
+    const tools = run.calls.filter((c) => c.argv[0] !== 'curl');
+    // Every kubectl/cilium call names one of the two contexts, as one word.
+    const contexts = [config.a.context, config.b.context];
+    for (const { argv: call } of tools) {
+      if (call.join(' ') === 'kubectl version --client' || call.join(' ') === 'cilium version --client') continue;
+      const i = call.indexOf('--context');
+      t.not(i, -1, call.join(' '));
+      t.true(contexts.includes(call[i + 1]), call.join(' '));
+    }
+    // Every command of an action without its own transcript reached its tool, in order, with its stdin.
+    /** @type {Array<{ argv: string[], stdin?: string }>} */
+    const expected = [];
+    for (const step of STEPS) {
+      for (const action of step.actions(config, { flags: new Set() })) {
+        if (action.transcript) continue;
+        for (const cmd of [...(action.commands ?? []), ...(action.verify ?? [])]) {
+          expected.push(cmd.stdin ? { argv: argv(cmd), stdin: cmd.stdin.yaml.trimEnd() } : { argv: argv(cmd) });
+        }
+      }
+    }
+    t.true(expected.length >= 20);
+    t.true(subsequence(expected, tools), 'the commands, in order');
+    // The values files were written by the heredocs, byte for byte.
+    for (const c of config.clusters) {
+      const values = ciliumValues(config, c);
+      t.is(fs.readFileSync(path.join(run.cwd, values.name), 'utf8'), values.yaml);
+    }
+    // The CA pipe: read on A, create on B.
+    t.true(subsequence([
+      { argv: ['kubectl', '--context', config.a.context, 'get', 'secret', '-n', 'kube-system', 'cilium-ca', '-o', 'yaml'] },
+      { argv: ['kubectl', '--context', config.b.context, 'create', '-f', '-'] },
+    ], tools.map((c) => ({ argv: c.argv }))));
+  });
+}
+
+test('a context with a space is refused by the config, or quoted in every transcript line', (t) => {
+  let config;
+  try {
+    config = makeConfig(
+      { CLUSTER_A_CONTEXT: 'lab east', CLUSTER_B_CONTEXT: 'lab west' },
+      kubeInfo({ 'lab east': 'https://10.1.1.1:6443', 'lab west': 'https://10.1.1.2:6443' }),
+    );
+  } catch (err) {
+    t.true(err instanceof Error && /CLUSTER_A_CONTEXT/.test(err.message), String(err));
+    return;
+  }
+  const unquoted = transcript(STEPS, config, new Set()).split('\n')
+    .filter((l) => !l.trimStart().startsWith('#') && /lab (east|west)/.test(l.replace(/'[^']*'/g, "''")));
+  t.deepEqual(unquoted, [], 'lines where bash splits the context into two words');
+  const run = runTranscript(config);
+  t.is(run.status, 0, `the transcript must run as printed:\n${run.stderr}`);
+  const split = run.calls.filter(({ argv: call }) => {
+    const i = call.indexOf('--context');
+    return i !== -1 && !['lab east', 'lab west'].includes(call[i + 1]);
+  });
+  t.deepEqual(split.map((c) => c.argv.join(' ')), [], 'calls whose context bash split into words');
+});
