@@ -271,3 +271,35 @@ test('a DaemonSet that is not host-network waits for the CNI on each node; its t
   t.true(pods.every((p) => !before.has(p.metadata.name) && p.spec.containers[0].image === 'example/agent:2'));
   t.is(pods[0].metadata.labels['pod-template-generation'], '2');
 });
+
+test('a workload marked twin.runbook/broken crash-loops and never becomes ready, until the mark is gone', async (t) => {
+  const twin = fakeTwin();
+  const ctl = startControllers(twin);
+  t.teardown(() => ctl.stop());
+  const s = twin.clusters.a.store;
+  s.create('apps/deployments', deployment('echo', 'echo'));
+  installCilium(twin, 'a');
+  // Before the controllers start the agents, the stand-in's chart marks the agent broken
+  // (kubeProxyReplacement=true without k8sServiceHost).
+  const ds = /** @type {KubeObject} */ (s.get('apps/daemonsets', 'kube-system', 'cilium'));
+  ds.metadata.annotations = { 'twin.runbook/broken': 'k8sServiceHost unset with kubeProxyReplacement=true' };
+  s.update('apps/daemonsets', ds);
+  const crashing = await waitFor(() => {
+    const ps = podsOf(twin, 'a', 'kube-system', 'cilium');
+    return ps.length === 2 && ps.every((p) => p.status.phase === 'Running') ? ps : undefined;
+  }, 'agents started');
+  for (const p of crashing) {
+    t.false(ready(p));
+    t.is(p.status.containerStatuses[0].state.waiting.reason, 'CrashLoopBackOff');
+    t.is(p.status.containerStatuses[0].lastState.terminated.message, 'k8sServiceHost unset with kubeProxyReplacement=true');
+  }
+  await sleep(40);
+  t.is(s.get('apps/daemonsets', 'kube-system', 'cilium')?.status.numberReady, 0);
+  t.not(rolloutStatus(s.get('apps/deployments', 'echo', 'echo')), '', 'no CNI while the agent crash-loops');
+
+  const fixed = /** @type {KubeObject} */ (s.get('apps/daemonsets', 'kube-system', 'cilium'));
+  delete fixed.metadata.annotations?.['twin.runbook/broken'];
+  s.update('apps/daemonsets', fixed);
+  await waitFor(() => rolloutStatus(s.get('apps/deployments', 'echo', 'echo')) === '', 'echo ready once the agent runs');
+  t.is(s.get('apps/daemonsets', 'kube-system', 'cilium')?.status.numberReady, 2);
+});

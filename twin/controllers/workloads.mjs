@@ -29,6 +29,13 @@ import {
 /** @typedef {import('../types.js').TwinCluster} TwinCluster */
 /** @typedef {import('../types.js').TwinNode} TwinNode */
 
+/**
+ * The cilium stand-in marks a workload that could never work in a real
+ * cluster (e.g. kubeProxyReplacement without k8sServiceHost) with this
+ * annotation; its pods crash-loop and never become ready.
+ */
+export const BROKEN_ANNOTATION = 'twin.runbook/broken';
+
 const DEPLOY = 'apps/deployments';
 const RS = 'apps/replicasets';
 const DS = 'apps/daemonsets';
@@ -372,13 +379,18 @@ class ClusterWorkloads {
 
   /**
    * Moves one pod along: schedule it when a node can take it, start it
-   * `podReadyMs` after it can run.
+   * `podReadyMs` after it can run. A pod of a workload marked broken (see
+   * BROKEN_ANNOTATION) runs but crash-loops, never ready; it recovers once
+   * the mark is gone.
    * @param {KubeObject} pod
    * @param {Set<string>} cni nodes with a CNI
    * @param {(candidates: string[]) => string} pick node choice among candidates
+   * @param {() => string | undefined} broken the owner's broken reason, read when needed
    */
-  progressPod(pod, cni, pick) {
-    if (!isActive(pod) || pod.status?.phase === 'Running') return;
+  progressPod(pod, cni, pick, broken) {
+    if (!isActive(pod) || podServes(pod)) return;
+    const crashing = pod.status?.phase === 'Running';
+    if (crashing && broken()) return;
     const ns = pod.metadata.namespace ?? '';
     const name = pod.metadata.name;
     if (!pod.spec?.nodeName) {
@@ -391,15 +403,45 @@ class ClusterWorkloads {
       pod = this.store.update(PODS, bound);
     }
     const canRun = hostNetwork(pod) || cni.has(pod.spec.nodeName);
-    if (!canRun) return;
+    if (!canRun && !crashing) return;
     const uid = pod.metadata.uid ?? '';
     this.timers.ensure(`start|${uid}`, this.delays.podReadyMs, () => {
       const p = this.store.get(PODS, ns, name);
-      if (!p || p.metadata.uid !== uid || !isActive(p) || p.status?.phase === 'Running') return;
-      if (!(hostNetwork(p) || this.cniNodes().has(p.spec.nodeName))) return; // the CNI went away meanwhile
-      this.markRunning(p);
+      if (!p || p.metadata.uid !== uid || !isActive(p) || podServes(p)) return;
+      const running = p.status?.phase === 'Running';
+      if (!running && !(hostNetwork(p) || this.cniNodes().has(p.spec.nodeName))) return; // the CNI went away meanwhile
+      const reason = broken();
+      if (reason) {
+        if (running) return;
+        this.markCrashLoop(p, reason);
+      } else {
+        this.markRunning(p);
+      }
       this.store.update(PODS, p);
     });
+  }
+
+  /**
+   * Started, but the container keeps failing: Running, not ready, CrashLoopBackOff.
+   * @param {KubeObject} pod @param {string} reason
+   */
+  markCrashLoop(pod, reason) {
+    this.markRunning(pod);
+    const now = nowIso();
+    const ns = pod.metadata.namespace ?? '';
+    for (const type of ['Ready', 'ContainersReady']) {
+      pod.status.conditions = pod.status.conditions.map((/** @type {any} */ c) => (c.type === type
+        ? { ...c, status: 'False', reason: 'ContainersNotReady', message: `containers with unready status: [${(pod.spec.containers ?? []).map((/** @type {any} */ x) => x.name).join(' ')}]` }
+        : c));
+    }
+    pod.status.containerStatuses = pod.status.containerStatuses.map((/** @type {any} */ c) => ({
+      ...c,
+      ready: false,
+      started: false,
+      restartCount: 1,
+      state: { waiting: { reason: 'CrashLoopBackOff', message: `back-off 10s restarting failed container=${c.name} pod=${pod.metadata.name}_${ns}(${pod.metadata.uid})` } },
+      lastState: { terminated: { exitCode: 1, reason: 'Error', message: reason, startedAt: now, finishedAt: now, containerID: c.containerID } },
+    }));
   }
 
   /**
@@ -539,13 +581,14 @@ class ClusterWorkloads {
     }
 
     newActive = this.store.list(PODS, ns).filter((p) => isActive(p) && ownerRef(p, 'ReplicaSet')?.name === newRsName);
-    for (const p of newActive) this.progressPod(p, cni, pick);
+    const broken = () => this.store.get(DEPLOY, ns, name)?.metadata.annotations?.[BROKEN_ANNOTATION];
+    for (const p of newActive) this.progressPod(p, cni, pick, broken);
     newActive = this.store.list(PODS, ns).filter((p) => isActive(p) && ownerRef(p, 'ReplicaSet')?.name === newRsName);
     const newReady = newActive.filter(podServes).length;
     if (strategy === 'RollingUpdate' && (newReady >= replicas || replicas === 0)) {
       for (const p of oldPods) this.terminatePod(p);
     }
-    for (const p of oldPods.filter(isActive)) this.progressPod(p, cni, (c) => c[0]);
+    for (const p of oldPods.filter(isActive)) this.progressPod(p, cni, (c) => c[0], broken);
 
     // ReplicaSet specs and statuses.
     const now = this.store.list(PODS, ns);
@@ -693,7 +736,9 @@ class ClusterWorkloads {
       for (const p of current.slice(1)) this.terminatePod(p);
     }
     for (const p of this.store.list(PODS, ns)) {
-      if (isActive(p) && ownerRef(p, 'DaemonSet')?.uid === ds.metadata.uid) this.progressPod(p, cni, (c) => c[0]);
+      if (isActive(p) && ownerRef(p, 'DaemonSet')?.uid === ds.metadata.uid) {
+        this.progressPod(p, cni, (c) => c[0], () => this.store.get(DS, ns, name)?.metadata.annotations?.[BROKEN_ANNOTATION]);
+      }
     }
 
     const active = this.store.list(PODS, ns)
