@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Step 04 — LoadBalancer pool for ClusterMesh, and L2 announcements
+ * Step 04 — ClusterMesh IP pools and L2 announcements
  *
  * Each cluster's clustermesh-apiserver (step 06) is reached by the other cluster
  * at a LoadBalancer IP. Cilium's LB-IPAM hands out such IPs from a

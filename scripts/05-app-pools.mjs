@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Step 05 — LoadBalancer pools for apps
+ * Step 05 — App IP pools
  *
  * A second pool per cluster for application Services. It only serves Services
  * labelled `lb-pool: app`, like the echo Service of step 08. The app pools of

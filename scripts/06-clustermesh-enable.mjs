@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Step 06 — Enable ClusterMesh in both clusters
+ * Step 06 — Enable ClusterMesh
  *
  * `cilium clustermesh enable` deploys the clustermesh-apiserver: an etcd that
  * holds this cluster's services, endpoints and identities for the other cluster

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Step 08 — Deploy the echo app and its global Service in both clusters
+ * Step 08 — Deploy echo with a global Service
  *
  * The same Deployment runs in both clusters, each with its own image tag, so the
  * page tells which cluster answered. Next to it, a Service of the same name and

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // @ts-check
 /**
- * Step 09 — Prove failover from cluster B to cluster A
+ * Step 09 — Failover from B to A
  *
  * Scale cluster B's echo Deployment to zero and keep asking B's VIP. With the
  * global Service and affinity local, Cilium on B has no local endpoint left and

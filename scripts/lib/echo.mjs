@@ -7,6 +7,7 @@ import { echoApp, POOL_RESOURCE, APP_POOL } from './manifests.mjs';
 import { getObjects, lbIp } from './probes.mjs';
 import { fetchPage, expectedPages, pageOf, curlLine, bashWaitForPage } from './http.mjs';
 import { sleep } from './runtime.mjs';
+import { assignIp } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
@@ -73,7 +74,7 @@ export function echoActions(config, c) {
       }
     },
     transcript: [
-      `ip=$(kubectl --context ${c.context} get svc -n ${ns} ${name} -o jsonpath='${LB_IP_PATH}')`,
+      assignIp(kubectl(c, 'get', 'svc', '-n', ns, name, '-o', `jsonpath=${LB_IP_PATH}`)),
       ...bashWaitForPage('$ip', port, config.timeouts.resources, config.timeouts.http, wanted),
     ],
   }];

@@ -5,7 +5,7 @@
 //   transcript  no check: print the bash a fresh pair of clusters needs
 // A check that says 'blocked' stops the step before anything is changed.
 import { out, style } from './output.mjs';
-import { commandLine, withHeredoc } from './shell.mjs';
+import { bashOf } from './shell.mjs';
 import { ToolError } from './runtime.mjs';
 
 /** @typedef {import('./actions.js').Action} Action */
@@ -80,18 +80,6 @@ export async function executeActions(rt, actions) {
 function showPlan(action, check) {
   const lines = check.state === 'todo' ? transcriptOf(action) : (action.verify ?? []).map(bashOf);
   for (const l of lines) out.info(style.dim(l.replace(/^/gm, '    ')));
-}
-
-/**
- * The bash for one command: heredocs for files and stdin.
- * @param {Command} cmd
- */
-export function bashOf(cmd) {
-  const parts = [];
-  for (const f of cmd.files ?? []) parts.push(withHeredoc(`cat > ${f.name}`, f.yaml));
-  const line = commandLine(cmd.tool, cmd.args);
-  parts.push(cmd.stdin ? withHeredoc(line, cmd.stdin.yaml) : line);
-  return parts.join('\n');
 }
 
 /** The bash lines of an action, for transcripts. @param {Action} action */

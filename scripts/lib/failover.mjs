@@ -11,6 +11,7 @@ import { fetchPage, pageOf, expectedPages, curlLine, bashWaitForPage } from './h
 import { Runtime, sleep } from './runtime.mjs';
 import { LB_IP_PATH } from './echo.mjs';
 import { out } from './output.mjs';
+import { bashOf, assignIp } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./actions.js').Action} Action */
@@ -86,7 +87,7 @@ export function failoverDrill(config, flags) {
         const result = `${a.context} answered on ${b.context}'s VIP ${down.seconds.toFixed(1)}s after scale-down, ${down.failed} failed requests`;
         out.info(`  ${result}`);
         if (!restore) {
-          out.warn(`  --keep-down: ${b.context} stays at 0 replicas. Restore with: kubectl --context ${b.context} scale -n ${ns} deployment/${name} --replicas=${replicas}`);
+          out.warn(`  --keep-down: ${b.context} stays at 0 replicas. Restore with: ${bashOf(scale(replicas))}`);
           return result;
         }
         restore = false;
@@ -102,12 +103,12 @@ export function failoverDrill(config, flags) {
       }
     },
     transcript: [
-      `kubectl --context ${b.context} scale -n ${ns} deployment/${name} --replicas=0`,
-      `ip=$(kubectl --context ${b.context} get svc -n ${ns} ${name} -o jsonpath='${LB_IP_PATH}')`,
+      bashOf(scale(0)),
+      assignIp(kubectl(b, 'get', 'svc', '-n', ns, name, '-o', `jsonpath=${LB_IP_PATH}`)),
       `# ${b.context}'s VIP should now answer from ${a.context}`,
       ...bashWaitForPage('$ip', port, timeout, config.timeouts.http, [a.echoPage]),
-      `kubectl --context ${b.context} scale -n ${ns} deployment/${name} --replicas=${replicas}`,
-      `kubectl --context ${b.context} rollout status -n ${ns} deployment/${name} --timeout=${duration(config.timeouts.rollout)}`,
+      bashOf(scale(replicas)),
+      bashOf(rollout),
       ...bashWaitForPage('$ip', port, timeout, config.timeouts.http, expectedPages(config, b)),
     ],
   };

@@ -8,6 +8,7 @@ import { cilium, kubectl, duration, withOpts } from './commands.mjs';
 import { ciliumValues } from './manifests.mjs';
 import { ciliumRelease, valueDiff } from './probes.mjs';
 import { sameCa } from './share-ca.mjs';
+import { bashOf } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
@@ -34,7 +35,7 @@ export function preflight(config, c) {
         detail: `kubectl ${k.clientVersion?.gitVersion}, cilium-cli ${cli}, ${c.context} runs ${k.serverVersion?.gitVersion}`,
       };
     },
-    transcript: ['kubectl version --client', 'cilium version --client', `kubectl --context ${c.context} get nodes -o wide`],
+    transcript: ['kubectl version --client', 'cilium version --client', bashOf(kubectl(c, 'get', 'nodes', '-o', 'wide'))],
   };
 }
 

@@ -7,6 +7,7 @@ import { getObjects, ciliumRelease } from './probes.mjs';
 import { applyManifest } from './apply.mjs';
 import { meshPool, appPool, POOL_CRD, L2_CRD, POOL_RESOURCE, MESH_POOL } from './manifests.mjs';
 import { sleep } from './runtime.mjs';
+import { bashOf } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
@@ -52,7 +53,7 @@ export function lbCrds(config, c) {
       }
       await rt.exec(waitCmd);
     },
-    transcript: [[waitCmd.tool, ...waitCmd.args].join(' ')],
+    transcript: [bashOf(waitCmd)],
   };
 }
 

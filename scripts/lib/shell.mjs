@@ -37,3 +37,18 @@ export function withHeredoc(line, text) {
   const d = heredocDelimiter(text);
   return `${line} <<'${d}'\n${text.endsWith('\n') ? text : text + '\n'}${d}`;
 }
+
+/**
+ * The bash for one command: heredocs for the files it reads and for its stdin.
+ * @param {import('./actions.js').Command} cmd
+ */
+export function bashOf(cmd) {
+  const parts = [];
+  for (const f of cmd.files ?? []) parts.push(withHeredoc(`cat > ${shellQuote(f.name)}`, f.yaml));
+  const line = commandLine(cmd.tool, cmd.args);
+  parts.push(cmd.stdin ? withHeredoc(line, cmd.stdin.yaml) : line);
+  return parts.join('\n');
+}
+
+/** `ip=$(kubectl … -o jsonpath=…)`: a Service's LoadBalancer IP into a shell variable. @param {import('./actions.js').Command} get */
+export const assignIp = (get) => `ip=$(${bashOf(get)})`;

@@ -238,7 +238,7 @@ test('08: apply echo by stdin, wait for the rollout and the LoadBalancer IP, the
     ]);
     t.deepEqual(deploy.verify?.map((v) => v.wait?.timeout), [180, 120]);
     const lines = vip.transcript ?? [];
-    t.is(lines[0], `ip=$(kubectl --context ${c.context} get svc -n echo echo -o jsonpath='{.status.loadBalancer.ingress[0].ip}')`);
+    t.is(lines[0], `ip=$(kubectl --context ${c.context} get svc -n echo echo -o 'jsonpath={.status.loadBalancer.ingress[0].ip}')`);
     t.true(lines.some((l) => l === `curl -s --max-time 5 http://$ip/ | grep -E '${c.echoPage}'`), lines.join('\n'));
   }
 });
@@ -253,7 +253,7 @@ test('09: the transcript scales B to 0, waits for A\'s page on B\'s VIP, scales 
     return i;
   };
   const down = at('kubectl --context cluster-b scale -n echo deployment/echo --replicas=0');
-  const ip = at("ip=$(kubectl --context cluster-b get svc -n echo echo -o jsonpath='{.status.loadBalancer.ingress[0].ip}')");
+  const ip = at("ip=$(kubectl --context cluster-b get svc -n echo echo -o 'jsonpath={.status.loadBalancer.ingress[0].ip}')");
   const fromA = at("curl -s --max-time 5 http://$ip/ | grep -E 'Cluster A'");
   const up = at('kubectl --context cluster-b scale -n echo deployment/echo --replicas=1');
   const rollout = at('kubectl --context cluster-b rollout status -n echo deployment/echo --timeout=180s');
