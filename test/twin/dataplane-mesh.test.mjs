@@ -78,7 +78,10 @@ test('both clusters\' apiservers on one IP: the first binds, the mesh is not con
 test('CA mismatch: the endpoints answer but the mesh is not connected', async (t) => {
   const { twin } = await world(t, '127.103');
   await bootMesh(twin, '127.103', { cas: ['CA-OF-A', 'CA-OF-B'] });
-  await waitFor(() => meshState(twin).clusters.a.reachedCluster === 'b', 'a reaches b');
+  await waitFor(() => {
+    const m = meshState(twin);
+    return m.clusters.a.reachedCluster === 'b' && m.clusters.b.reachedCluster === 'a';
+  }, 'each reaches the other');
   const st = meshState(twin);
   t.false(st.connected);
   t.true(st.reasons.includes('Cilium CA certificates do not match between clusters cluster-a and cluster-b'));
