@@ -19,7 +19,7 @@ import { kubectl } from './kubectl.mjs';
  * @property {RunningTwinCluster} a
  * @property {RunningTwinCluster} b
  * @property {string} cacheDir kubectl's discovery cache of this twin
- * @property {(args: string[], o?: { context?: string, input?: string, timeoutMs?: number }) => Promise<KubectlResult>} kubectl
+ * @property {(args: string[], o?: { context?: string, input?: string, timeoutMs?: number, env?: NodeJS.ProcessEnv }) => Promise<KubectlResult>} kubectl
  *   kubectl against the merged kubeconfig (context cluster-a unless given)
  * @property {() => Promise<void>} stop
  */
@@ -198,6 +198,9 @@ async function tlsOptions(c, withCert) {
   return { ca, cert: await readFile(join(c.dir, 'client-admin.crt')), key: await readFile(join(c.dir, 'client-admin.key')) };
 }
 
+/** @type {Map<string, import('node:https').Agent>} keep-alive agents per cluster and credentials */
+const agents = new Map();
+
 /**
  * One raw request to a cluster's API server (as client-go would send it).
  * @param {RunningTwinCluster} c
@@ -209,10 +212,13 @@ async function tlsOptions(c, withCert) {
 export async function apiRequest(c, method, path, o = {}) {
   const https = await import('node:https');
   const tls = await tlsOptions(c, o.cert !== false);
+  const key = `${c.dir}|${o.cert !== false}`;
+  let agent = agents.get(key);
+  if (!agent) agents.set(key, (agent = new https.Agent({ keepAlive: true, maxSockets: 16 })));
   const data = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
   return new Promise((resolve, reject) => {
     const req = https.request({
-      host: '127.0.0.1', port: c.server.port, method, path, ...tls, agent: false,
+      host: '127.0.0.1', port: c.server.port, method, path, ...tls, agent,
       headers: {
         Accept: o.accept ?? 'application/json',
         ...(data !== undefined ? { 'Content-Type': o.contentType ?? 'application/json', 'Content-Length': Buffer.byteLength(data) } : {}),

@@ -7,7 +7,8 @@
 // /api/v1 and /apis/{group}/{version}. The OpenAPI v3 documents are stubs whose
 // PATCH operations declare the fieldValidation query parameter, so kubectl leaves
 // validation to the server (and falls back to its built-in types for strategic
-// merge patches); /openapi/v2 is 404, which kubectl tolerates.
+// merge patches); /openapi/v2 is a document without definitions, which lets
+// kubectl's client-side validation of `kind: List` input pass to the server.
 import { createHash } from 'node:crypto';
 
 /** @typedef {import('../kinds/builtin.mjs').ResourceInfo} ResourceInfo */
@@ -201,5 +202,29 @@ export function openapiDoc(reg, gvp) {
     info: { title: 'Kubernetes', version: 'unversioned' },
     paths,
     components: { schemas: {} },
+  };
+}
+
+/**
+ * A minimal OpenAPI v2 document: no definitions, so kubectl's client-side
+ * validation (used for `kind: List` input, which it cannot hand to the server's
+ * fieldValidation) finds no schema and lets the server validate each item.
+ * kubectl asks for the protobuf form (openapi_v2.Document); JSON otherwise.
+ * @param {string} accept @param {string} version
+ * @returns {{ contentType: string, body: Buffer }}
+ */
+export function openapiV2(accept, version) {
+  if (accept.includes('protobuf')) {
+    /** @param {number} field @param {Buffer} bytes */
+    const lenField = (field, bytes) => Buffer.concat([Buffer.from([(field << 3) | 2, bytes.length]), bytes]);
+    const info = Buffer.concat([lenField(1, Buffer.from('Kubernetes')), lenField(2, Buffer.from(version))]);
+    return {
+      contentType: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+      body: Buffer.concat([lenField(1, Buffer.from('2.0')), lenField(2, info)]),
+    };
+  }
+  return {
+    contentType: 'application/json',
+    body: Buffer.from(JSON.stringify({ swagger: '2.0', info: { title: 'Kubernetes', version }, paths: {}, definitions: {} })),
   };
 }

@@ -11,7 +11,7 @@ import { ApiError, pageNotFound, unauthorized } from '../kinds/errors.mjs';
 import { EventHub } from './events.mjs';
 import { handleResource } from './resources.mjs';
 import {
-  resourceList, apiVersions, apiGroupList, apiGroupDoc, aggregatedDiscovery, wantsAggregated, openapiIndex, openapiDoc,
+  resourceList, apiVersions, apiGroupList, apiGroupDoc, aggregatedDiscovery, wantsAggregated, openapiIndex, openapiDoc, openapiV2,
 } from './discovery.mjs';
 import { readBody, sendJson, sendError } from './http.mjs';
 
@@ -177,6 +177,11 @@ export async function startApiServer(o) {
       return res.end('ok');
     }
     if (segs[0] === 'openapi') {
+      if (segs[1] === 'v2' && segs.length === 2) {
+        const doc = openapiV2(accept, o.k3sVersion);
+        res.writeHead(200, { 'Content-Type': doc.contentType, 'Content-Length': doc.body.length });
+        return res.end(doc.body);
+      }
       if (segs[1] === 'v3' && segs.length === 2) return sendJson(res, 200, openapiIndex(registry));
       if (segs[1] === 'v3') {
         const doc = openapiDoc(registry, segs.slice(2).join('/'));
