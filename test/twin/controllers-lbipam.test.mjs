@@ -218,3 +218,29 @@ test('K3s ServiceLB fault: svclb takes class-less LoadBalancer Services and writ
   t.is(await waitFor(() => lbIp(plain, 'a', 'kube-system', 'clustermesh-apiserver'), 'pool IP'), '127.91.10.100',
     'with --disable=servicelb Cilium assigns the pool IP');
 });
+
+test('an operator restart keeps the IPs Services show; Services that became eligible meanwhile get free ones', async (t) => {
+  const { twin, s } = await ready(t);
+  s.create(POOLS, pool('p', [{ start: '127.91.12.1', stop: '127.91.12.9' }], { serviceSelector: { matchLabels: { lb: 'yes' } } }));
+  s.create('/services', lbService('ns', 'early'));
+  s.create('/services', lbService('ns', 'first', { labels: { lb: 'yes' } }));
+  s.create('/services', lbService('ns', 'second', { labels: { lb: 'yes' } }));
+  await waitFor(() => lbIp(twin, 'a', 'ns', 'first') && lbIp(twin, 'a', 'ns', 'second') && cond(svcOf(twin, 'ns', 'early'), SAT), 'assigned');
+  const before = { first: lbIp(twin, 'a', 'ns', 'first'), second: lbIp(twin, 'a', 'ns', 'second') };
+
+  const op = /** @type {any} */ (s.get('apps/deployments', 'kube-system', 'cilium-operator'));
+  s.delete('apps/deployments', 'kube-system', 'cilium-operator');
+  await sleep(20);
+  const early = /** @type {any} */ (svcOf(twin, 'ns', 'early'));
+  early.metadata.labels = { lb: 'yes' };
+  s.update('/services', early);
+  await sleep(40);
+  t.falsy(lbIp(twin, 'a', 'ns', 'early'), 'no operator, no IP');
+
+  s.create('apps/deployments', {
+    apiVersion: op.apiVersion, kind: op.kind, metadata: { name: op.metadata.name, namespace: 'kube-system', labels: op.metadata.labels }, spec: op.spec,
+  });
+  const got = await waitFor(() => lbIp(twin, 'a', 'ns', 'early'), 'assigned after the restart');
+  t.deepEqual({ first: lbIp(twin, 'a', 'ns', 'first'), second: lbIp(twin, 'a', 'ns', 'second') }, before, 'the restarted operator adopts them');
+  t.false(Object.values(before).includes(got), 'the newly eligible Service does not take an IP in use');
+});

@@ -233,19 +233,18 @@ class ClusterLbIpam {
       return ka - kb || this.compare(SVCS, a, b);
     });
 
+    // First keep the ingresses we allocated and adopt those we can (an operator
+    // restarting finds its IPs in the Services), so that no new allocation
+    // takes an IP a Service already shows; drop the rest.
+    /** @type {Map<string, { list: Alloc[], kept: any[] }>} */
+    const adopted = new Map();
     for (const svc of satisfiedFirst) {
       const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
       /** @type {Alloc[]} */
       const list = [...(this.allocs.get(key) ?? [])];
       const req = requestedIps(svc);
-      const labels = serviceSelectorLabels(svc);
-      /** @type {{ ok: boolean, reason: string, message: string } | undefined} */
-      let verdict;
-
-      // Keep ingresses we allocated; adopt others we can; drop the rest.
-      const ingress = /** @type {any[]} */ (svc.status?.loadBalancer?.ingress ?? []);
       const kept = [];
-      for (const ing of ingress) {
+      for (const ing of /** @type {any[]} */ (svc.status?.loadBalancer?.ingress ?? [])) {
         const ip = ipToNum(ing?.ip ?? '');
         if (ip === undefined) continue;
         if (list.some((a) => a.ip === ip)) { kept.push(ing); continue; }
@@ -256,6 +255,16 @@ class ClusterLbIpam {
         used.set(ip, key);
         kept.push(ing);
       }
+      adopted.set(key, { list, kept });
+    }
+
+    for (const svc of satisfiedFirst) {
+      const key = `${svc.metadata.namespace}/${svc.metadata.name}`;
+      const { list, kept } = /** @type {{ list: Alloc[], kept: any[] }} */ (adopted.get(key));
+      const req = requestedIps(svc);
+      const labels = serviceSelectorLabels(svc);
+      /** @type {{ ok: boolean, reason: string, message: string } | undefined} */
+      let verdict;
 
       const satisfied = () => (req.length ? req.every((ip) => list.some((a) => a.ip === ip)) : list.length > 0);
       if (!satisfied()) {
