@@ -9,8 +9,9 @@ import { fileURLToPath } from 'node:url';
 
 export const TOOLS_BIN = fileURLToPath(new URL('../../.tools/bin/', import.meta.url));
 
-/** The kubectl to run: .tools/bin/kubectl when present, else the one on PATH. */
+/** The kubectl to run: $TWIN_KUBECTL if set, else .tools/bin/kubectl when present, else the one on PATH. */
 export function kubectlBin() {
+  if (process.env.TWIN_KUBECTL) return process.env.TWIN_KUBECTL;
   const local = join(TOOLS_BIN, 'kubectl');
   return existsSync(local) ? local : 'kubectl';
 }

@@ -204,3 +204,28 @@ test('kubectl create of typed generators sends protobuf: 415 like a JSON-only se
   t.is(applied.code, 0, applied.stderr);
   t.truthy(a.store.get('/namespaces', '', 'piped'));
 });
+
+test('decoding errors of common YAML slips: an unquoted bool annotation, bad base64, oversized annotations', async (t) => {
+  const { kubectl, a } = await twinForTest(t);
+  const svc = {
+    apiVersion: 'v1', kind: 'Service',
+    metadata: { name: 'echo', namespace: 'default', annotations: { 'service.cilium.io/global': true } },
+    spec: { selector: { app: 'echo' }, ports: [{ port: 80 }] },
+  };
+  const r = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(svc) });
+  t.is(r.code, 1);
+  // kubectl decodes the object itself first; another client reaches the server, which says the same.
+  t.is(r.stderr.trim(), 'error: unable to decode "STDIN": json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.annotations of type string');
+  const raw = await apiRequest(a, 'POST', '/api/v1/namespaces/default/services', { body: svc });
+  t.is(raw.status, 400);
+  t.is(raw.json.message, 'Service in version "v1" cannot be handled as a Service: json: cannot unmarshal bool into Go struct field ObjectMeta.metadata.annotations of type string');
+  const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, data: { key: 'not base64!' } };
+  const s = await kubectl(['create', '-f', '-'], { input: JSON.stringify(secret) });
+  t.is(s.code, 1);
+  t.regex(s.stderr, /Secret in version "v1" cannot be handled as a Secret: illegal base64 data at input byte 3/);
+  const big = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'big', namespace: 'default' }, data: { x: 'y'.repeat(300_000) } };
+  const b = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(big) });
+  t.is(b.code, 1, 'the last-applied annotation would exceed 256 KiB');
+  t.regex(b.stderr, /metadata.annotations: Too long: must have at most 262144 bytes/);
+  t.is((await kubectl(['create', '-f', '-'], { input: JSON.stringify(big) })).code, 0, 'create sets no last-applied annotation');
+});

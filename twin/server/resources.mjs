@@ -13,6 +13,7 @@ import { validateBuiltin, validateCr } from '../kinds/validate.mjs';
 import { BUILTIN_SCHEMAS, unknownBuiltinFields, unknownCrFields, crdVersionSchema } from '../kinds/schemas.mjs';
 import { patchMetaFor, patchMetaFromSchema } from '../kinds/patch-meta.mjs';
 import { allocateService } from '../kinds/service-alloc.mjs';
+import { decodingError, annotationsTooLong } from '../kinds/decoding.mjs';
 import { toTable, jsonPathValues } from '../kinds/printers.mjs';
 import { isEstablished } from '../kinds/registry.mjs';
 import {
@@ -156,6 +157,8 @@ function prepare(w, input, old) {
     if (mode === 'Strict') throw badRequest(`${info.kind} in version "${version}" cannot be handled as a ${info.kind}: strict decoding error: ${list.join(', ')}`);
     if (mode !== 'Ignore') w.warnings.push(...list);
   }
+  const decoding = decodingError(info.group, info.kind, obj);
+  if (decoding) throw badRequest(`${info.kind} in version "${version}" cannot be handled as a ${info.kind}: ${decoding}`);
   obj.apiVersion = apiVersionOf(info, info.storageVersion);
   obj.kind = info.kind;
   if (!isObj(obj.metadata)) obj.metadata = {};
@@ -211,6 +214,8 @@ function prepare(w, input, old) {
   const errs = info.crd
     ? validateCr(crdVersionSchema(info.crd, version), obj)
     : validateBuiltin(info.group, info.kind, info.namespaced, obj, old);
+  const tooLong = annotationsTooLong(obj);
+  if (tooLong) errs.push(tooLong);
   if (errs.length) throw invalid(info, md.name ?? '', errs);
   return obj;
 }
