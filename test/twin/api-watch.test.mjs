@@ -153,3 +153,13 @@ test('open watches end when the server stops', async (t) => {
   await a.server.start();
   t.pass();
 });
+
+test('kubectl get -w prints Table rows for watched changes', async (t) => {
+  const { kubectl, a } = await twinForTest(t);
+  const add = later(700, () => a.store.create('/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'late' }, status: { phase: 'Active' } }));
+  const r = await kubectl(['get', 'ns', '-w', '--request-timeout=2s'], { timeoutMs: 10_000 });
+  await add;
+  const lines = r.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/));
+  t.deepEqual(lines[0], ['NAME', 'STATUS', 'AGE']);
+  t.deepEqual(lines[lines.length - 1].slice(0, 2), ['late', 'Active']);
+});

@@ -21,7 +21,7 @@ export class EventHub {
    * @param {import('../store/store.mjs').Store} store
    * @param {number} [size] events kept for watches that start in the past
    */
-  constructor(store, size = 10_000) {
+  constructor(store, size = 4096) {
     this.store = store;
     this.size = size;
     /** @type {HubEvent[]} */

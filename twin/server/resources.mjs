@@ -413,7 +413,11 @@ export function handleResource(ctx, route, req, res, q, raw) {
       if (q.get('watch') === 'true' || q.get('watch') === '1') {
         serveWatch({
           hub: ctx.hub, store: ctx.store, resource: info.key, kind: info.kind, apiVersion: apiVersionOf(info, version), q, req, res,
-          matches: (o) => inScope(o) && matches(o), present: (o) => present(info, version, o), list,
+          matches: (o) => inScope(o) && matches(o), list,
+          // kubectl get -w asks for Tables: every event then carries a one-row Table.
+          present: wantsTable(accept(req))
+            ? (o) => /** @type {any} */ (toTable(info, version, [o], { resourceVersion: o.metadata.resourceVersion ?? '', includeObject: q.get('includeObject'), apiVersion: apiVersionOf(info, version) }))
+            : (o) => present(info, version, o),
           open: ctx.openWatches, bookmarkMs: ctx.bookmarkMs,
         });
         return;
