@@ -194,6 +194,26 @@ test('replace with a stale resourceVersion is a Conflict; delete ns removes its 
   t.is(again.code, 0);
 });
 
+test('delete -f of a namespace and its objects: the namespace terminates after its content, like the namespace controller', async (t) => {
+  const { kubectl, a } = await twinForTest(t);
+  await kubectl(['apply', '-f', '-'], { input: list(echoApp()) });
+  const del = await kubectl(['delete', '-f', '-'], { input: list(echoApp()) });
+  t.is(del.code, 0, del.stderr);
+  t.deepEqual(del.stdout.trim().split('\n'), ['namespace "echo" deleted', 'deployment.apps "echo" deleted', 'service "echo" deleted']);
+  t.is(a.store.get('/namespaces', '', 'echo'), undefined);
+
+  // A namespace stuck in Terminating takes no new content.
+  const ns = a.store.create('/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'stuck' }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Terminating' } });
+  a.store.update('/namespaces', { ...ns, metadata: { ...ns.metadata, deletionTimestamp: new Date().toISOString() } });
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'late', namespace: 'stuck' } };
+  const r = await kubectl(['create', '-f', '-'], { input: JSON.stringify(cm) });
+  t.is(r.code, 1);
+  t.is(r.stderr.trim(), 'Error from server (Forbidden): error when creating "STDIN": configmaps "late" is forbidden: unable to create new content in namespace stuck because it is being terminated');
+  const twice = await kubectl(['delete', 'ns', 'stuck', '--wait=false']);
+  t.is(twice.code, 1);
+  t.regex(twice.stderr, /Operation cannot be fulfilled on namespaces "stuck": The system is ensuring all content is removed from this namespace/);
+});
+
 test('kubectl create of typed generators sends protobuf: 415 like a JSON-only server; the dry-run pipe works', async (t) => {
   const { kubectl, a } = await twinForTest(t);
   const direct = await kubectl(['create', 'ns', 'direct']);

@@ -29,6 +29,7 @@ import { readBody, sendJson, sendError } from './http.mjs';
  * @property {string} [serviceCidr] default 10.43.0.0/16
  * @property {number} [crdEstablishMs] CRDs created through the API become Established after this long
  * @property {number} [bookmarkMs] period of watch bookmarks (default 60 s)
+ * @property {number} [namespaceDeleteMs] a deleted namespace stays Terminating this long (default 100 ms)
  * @property {number} [port] 0 or absent: a free port
  * @property {number} [logSize] requests kept in the log (default 500)
  * @property {boolean} [log] print every request to stderr (default: env TWIN_LOG=1)
@@ -78,6 +79,7 @@ export async function startApiServer(o) {
     store, registry, hub,
     serviceCidr: o.serviceCidr ?? '10.43.0.0/16',
     crdEstablishMs: o.crdEstablishMs ?? 0,
+    namespaceDeleteMs: o.namespaceDeleteMs ?? 100,
     bookmarkMs: o.bookmarkMs ?? 60_000,
     openWatches: new Set(),
     timers: new Set(),

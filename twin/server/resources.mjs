@@ -36,6 +36,7 @@ import { contentType, parseBody, sendJson } from './http.mjs';
  * @property {import('./events.mjs').EventHub} hub
  * @property {string} serviceCidr
  * @property {number} crdEstablishMs
+ * @property {number} namespaceDeleteMs how long a deleted namespace stays Terminating
  * @property {number} bookmarkMs
  * @property {Set<() => void>} openWatches
  * @property {Set<NodeJS.Timeout>} timers
@@ -220,9 +221,18 @@ function prepare(w, input, old) {
   return obj;
 }
 
-/** @param {Ctx} ctx @param {string | undefined} ns */
-function requireNamespace(ctx, ns) {
-  if (ns && !ctx.store.get('/namespaces', '', ns)) throw notFound({ group: '', plural: 'namespaces' }, ns);
+/**
+ * A namespaced create needs its namespace, and one that is not terminating.
+ * @param {Ctx} ctx @param {ResourceInfo} info @param {string | undefined} ns @param {string} name
+ */
+function requireNamespace(ctx, info, ns, name) {
+  if (!ns) return;
+  const o = ctx.store.get('/namespaces', '', ns);
+  if (!o) throw notFound({ group: '', plural: 'namespaces' }, ns);
+  if (o.metadata.deletionTimestamp) {
+    throw new ApiError(403, 'Forbidden', `${qualified(info)} "${name}" is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+      { name, ...(info.group ? { group: info.group } : {}), kind: info.plural });
+  }
 }
 
 /** @param {Write} w @returns {Record<string, string[]>} */
@@ -256,7 +266,7 @@ function createObject(w, input, dryRun, res) {
     throw new ApiError(500, '', 'resourceVersion should not be set on objects to be created');
   }
   const obj = prepare(w, input);
-  if (info.namespaced) requireNamespace(ctx, obj.metadata.namespace);
+  if (info.namespaced) requireNamespace(ctx, info, obj.metadata.namespace, obj.metadata.name);
   delete obj.metadata.resourceVersion;
   if (dryRun) {
     if (ctx.store.get(info.key, obj.metadata.namespace ?? '', obj.metadata.name)) throw alreadyExists(info, obj.metadata.name);
@@ -360,14 +370,26 @@ function deleteObject(ctx, info, old) {
   const ns = old.metadata.namespace ?? '';
   const name = old.metadata.name;
   if (info.key === '/namespaces') {
-    for (const resource of [...ctx.store.objects.keys()]) {
-      if (resource === '/namespaces') continue;
-      for (const o of ctx.store.list(resource, name)) {
-        try { ctx.store.delete(resource, name, o.metadata.name); } catch { /* gone already */ }
-      }
+    // The namespace turns Terminating at once; its content and then the
+    // namespace itself go a moment later, as the namespace controller does it.
+    if (old.metadata.deletionTimestamp) {
+      throw conflict(info, name, 'The system is ensuring all content is removed from this namespace.  Upon completion, this namespace will automatically be purged by the system.');
     }
-    const gone = ctx.store.delete(info.key, '', name);
-    return { ...gone, metadata: { ...gone.metadata, deletionTimestamp: nowIso() }, status: { phase: 'Terminating' } };
+    const terminating = ctx.store.update(info.key, {
+      ...old, metadata: { ...old.metadata, deletionTimestamp: nowIso() }, status: { ...(old.status ?? {}), phase: 'Terminating' },
+    });
+    const t = setTimeout(() => {
+      ctx.timers.delete(t);
+      for (const resource of [...ctx.store.objects.keys()]) {
+        if (resource === '/namespaces') continue;
+        for (const o of ctx.store.list(resource, name)) {
+          try { ctx.store.delete(resource, name, o.metadata.name); } catch { /* gone already */ }
+        }
+      }
+      try { ctx.store.delete(info.key, '', name); } catch { /* gone already */ }
+    }, ctx.namespaceDeleteMs);
+    ctx.timers.add(t);
+    return terminating;
   }
   if (info.key === CRD_KEY) {
     const group = old.spec?.group;
