@@ -87,6 +87,16 @@ const USAGE = {
   '--allow-mismatching-ca': 'Allow connecting clusters with mismatching CA certificates by adding remote CAs to the CA bundle',
 };
 
+/** Per-command help texts where one flag name means different things. */
+const USAGE_BY_CMD = /** @type {Record<string, string>} */ ({
+  'status --wait': 'Wait for status to report success (no errors and warnings)',
+  'clustermesh status --wait': 'Wait until status is successful',
+  'clustermesh status --wait-duration': 'Maximum time to wait',
+  'uninstall --wait': 'Wait for uninstallation to have completed',
+  'upgrade --dry-run-helm-values': 'Write non-default Helm values to stdout; without performing the actual upgrade',
+  'clustermesh disconnect --destination-context': 'Comma separated list of Kubernetes configuration contexts of destination cluster',
+});
+
 /**
  * Default of a flag for a command key ("install", "clustermesh status", "" for global).
  * @param {string} cmd @param {string} flag @param {FlagType} type
@@ -137,7 +147,7 @@ export function flagSet(cmd) {
       const aliases = aliasesOf[name] ?? [];
       const short = aliases.find((a) => /^-[a-zA-Z]$/.test(a));
       /** @type {FlagSpec} */
-      const spec = { name, type, shorthand: short?.slice(1), aliases, def: defaultOf(key, name, type), usage: USAGE[/** @type {keyof USAGE} */ (name)] ?? '' };
+      const spec = { name, type, shorthand: short?.slice(1), aliases, def: defaultOf(key, name, type), usage: USAGE_BY_CMD[`${key} ${name}`] ?? USAGE[/** @type {keyof USAGE} */ (name)] ?? '' };
       out.set(name, spec);
       for (const a of aliases) out.set(a, spec);
     }
