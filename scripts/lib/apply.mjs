@@ -62,10 +62,18 @@ export function applyDiff(wanted, live) {
   const last = live.metadata?.annotations?.[LAST_APPLIED];
   if (!diffs.length && last) {
     try {
-      if (!deepEqual(JSON.parse(last), wanted)) diffs.push(`${ref}: fields applied before are no longer wanted`);
+      if (!deepEqual(withoutEmptyAnnotations(JSON.parse(last)), withoutEmptyAnnotations(wanted))) diffs.push(`${ref}: fields applied before are no longer wanted`);
     } catch { /* unreadable annotation: the field check alone decides */ }
   }
   return diffs;
+}
+
+/** kubectl stores `annotations: {}` in last-applied when the manifest has none. @param {any} o */
+function withoutEmptyAnnotations(o) {
+  const a = o?.metadata?.annotations;
+  if (!a || Object.keys(a).length) return o;
+  const { annotations: _, ...metadata } = o.metadata;
+  return { ...o, metadata };
 }
 
 /** "CiliumLoadBalancerIPPool" → the key getObjects uses. @param {any} o */

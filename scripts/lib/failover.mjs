@@ -37,9 +37,9 @@ export function failoverDrill(config, flags) {
   /**
    * Polls B's VIP until `want` answers STABLE times in a row.
    * @param {Runtime} rt @param {string} ip @param {string[]} want
+   * @param {number} [started] when the clock starts (performance.now())
    */
-  async function until(rt, ip, want) {
-    const started = performance.now();
+  async function until(rt, ip, want, started = performance.now()) {
     let failed = 0;
     let streak = 0;
     let since = 0;
@@ -81,9 +81,10 @@ export function failoverDrill(config, flags) {
       const { ip } = check.state === 'todo' ? check.data : { ip: '' };
       let restore = !flags.has('keep-down');
       try {
+        const scaledAt = performance.now(); // the clock runs from the scale command, as a user would time it
         await rt.exec(scale(0));
         rt.announce(`${curlLine(ip, port, config.timeouts.http)}   # every ${POLL_MS} ms until ${a.echoPage} answers`);
-        const down = await until(rt, ip, [a.echoPage]);
+        const down = await until(rt, ip, [a.echoPage], scaledAt);
         const result = `${a.context} answered on ${b.context}'s VIP ${down.seconds.toFixed(1)}s after scale-down, ${down.failed} failed requests`;
         out.info(`  ${result}`);
         if (!restore) {

@@ -117,6 +117,26 @@ export class Registry {
       for (const v of r.versions) if (!vs.includes(v)) vs.push(v);
       m.set(r.group, vs);
     }
-    return [...m].filter(([, vs]) => vs.length).map(([name, versions]) => ({ name, versions }));
+    return [...m].filter(([, vs]) => vs.length).map(([name, versions]) => ({ name, versions: versions.sort(byKubeVersion) }));
   }
+}
+
+/**
+ * Kubernetes' version priority (apimachinery's CompareKubeAwareVersionStrings):
+ * GA before beta before alpha, higher numbers first; so cilium.io prefers v2
+ * over v2alpha1 and kubectl reads pools as v2, like on a real cluster.
+ * @param {string} a @param {string} b
+ */
+export function byKubeVersion(a, b) {
+  /** @param {string} v */
+  const rank = (v) => {
+    const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(v);
+    if (!m) return [3, 0, 0];
+    return [m[2] === 'alpha' ? 1 : m[2] === 'beta' ? 2 : 0, Number(m[1]), Number(m[3] ?? 0)];
+  };
+  const [ka, ma, na] = rank(a);
+  const [kb, mb, nb] = rank(b);
+  if (ka !== kb) return ka - kb;
+  if (ma !== mb) return mb - ma;
+  return nb - na;
 }
