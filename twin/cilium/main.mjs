@@ -39,6 +39,7 @@
 //  - a workload that can never work is annotated `twin.runbook/broken`.
 //  - `cilium image (stable)` is "unknown" (the CLI's answer when GitHub is unreachable).
 //  - env TWIN_CILIUM_RETRY_MS shortens the 2s retry interval of --wait loops (tests).
+import { appendFileSync } from 'node:fs';
 import { parseArgv, helpText, UsageError, HelpRequest, NOT_SIMULATED } from './argv.mjs';
 import { makeCtx, Fatal, Returned } from './cli.mjs';
 
@@ -109,6 +110,10 @@ export async function run(argv) {
 
 /** Runs as a program: exit code once stdout and stderr are flushed. */
 export async function main() {
+  // Tests count the calls: with TWIN_CILIUM_LOG set, one JSON line per invocation.
+  if (process.env.TWIN_CILIUM_LOG) {
+    appendFileSync(process.env.TWIN_CILIUM_LOG, `${JSON.stringify({ argv: process.argv.slice(2), pid: process.pid })}\n`);
+  }
   const code = await run(process.argv.slice(2));
   await new Promise((r) => process.stdout.write('', () => r(undefined)));
   await new Promise((r) => process.stderr.write('', () => r(undefined)));
