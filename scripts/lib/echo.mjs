@@ -62,16 +62,18 @@ export function echoActions(config, c) {
     async verifyRun(rt) {
       rt.announce(curlLine(seen.ip, port, config.timeouts.http));
       const deadline = Date.now() + config.timeouts.resources * 1000;
-      for (let delay = 250; ; delay = Math.min(delay * 2, 3000)) {
-        const page = await fetchPage(seen.ip, port, config.timeouts.http);
-        const got = page.ok ? pageOf(config, page.body) : '';
-        if (wanted.includes(got)) return `${seen.ip} → ${got}`;
-        if (Date.now() > deadline) {
-          throw new Error(`${c.context}'s VIP ${seen.ip}:${port} did not answer with ${wanted.join(' or ')} within ${config.timeouts.resources}s; ` +
-            `last: ${page.ok ? `HTTP ${page.status} ${JSON.stringify(page.body.slice(0, 80))}` : page.error}`);
+      return rt.withWait(`${c.context}'s VIP ${seen.ip} to answer`, config.timeouts.resources, async () => {
+        for (let delay = 250; ; delay = Math.min(delay * 2, 3000)) {
+          const page = await fetchPage(seen.ip, port, config.timeouts.http);
+          const got = page.ok ? pageOf(config, page.body) : '';
+          if (wanted.includes(got)) return `${seen.ip} → ${got}`;
+          if (Date.now() > deadline) {
+            throw new Error(`${c.context}'s VIP ${seen.ip}:${port} did not answer with ${wanted.join(' or ')} within ${config.timeouts.resources}s; ` +
+              `last: ${page.ok ? `HTTP ${page.status} ${JSON.stringify(page.body.slice(0, 80))}` : page.error}`);
+          }
+          await sleep(delay, rt.signal);
         }
-        await sleep(delay, rt.signal);
-      }
+      });
     },
     transcript: [
       assignIp(kubectl(c, 'get', 'svc', '-n', ns, name, '-o', `jsonpath=${LB_IP_PATH}`)),

@@ -39,7 +39,12 @@ export function failoverDrill(config, flags) {
    * @param {Runtime} rt @param {string} ip @param {string[]} want
    * @param {number} [started] when the clock starts (performance.now())
    */
-  async function until(rt, ip, want, started = performance.now()) {
+  function until(rt, ip, want, started = performance.now()) {
+    return rt.withWait(`${b.context}'s VIP ${ip} to answer with ${want.join(' or ')}`, timeout, () => poll(rt, ip, want, started));
+  }
+
+  /** @param {Runtime} rt @param {string} ip @param {string[]} want @param {number} started */
+  async function poll(rt, ip, want, started) {
     let failed = 0;
     let streak = 0;
     let since = 0;

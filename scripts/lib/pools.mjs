@@ -43,14 +43,16 @@ export function lbCrds(config, c) {
     async verifyRun(rt) {
       // `kubectl wait` fails at once on a CRD that does not exist yet: poll for it first, with backoff.
       const deadline = Date.now() + config.timeouts.resources * 1000;
-      for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
-        const crds = await getObjects(rt, c, null, refs);
-        if (crds.size === refs.length) break;
-        if (Date.now() > deadline) {
-          throw new Error(`timed out after ${config.timeouts.resources}s waiting for cilium-operator on ${c.context} to register ${POOL_CRD} and ${L2_CRD} (found ${crds.size} of 2). Check \`cilium status --context ${c.context}\`.`);
+      await rt.withWait(`cilium-operator on ${c.context} to register its CRDs`, config.timeouts.resources, async () => {
+        for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+          const crds = await getObjects(rt, c, null, refs);
+          if (crds.size === refs.length) return;
+          if (Date.now() > deadline) {
+            throw new Error(`timed out after ${config.timeouts.resources}s waiting for cilium-operator on ${c.context} to register ${POOL_CRD} and ${L2_CRD} (found ${crds.size} of 2). Check \`cilium status --context ${c.context}\`.`);
+          }
+          await sleep(delay, rt.signal);
         }
-        await sleep(delay, rt.signal);
-      }
+      });
       await rt.exec(waitCmd);
     },
     transcript: [bashOf(waitCmd)],

@@ -72,6 +72,24 @@ export class Runtime {
     return commandLine(cmd.tool, cmd.args) + (cmd.stdin ? ` < ${cmd.stdin.name}` : '');
   }
 
+  /**
+   * Runs a wait that custom code does (polling HTTP, waiting for a CRD to
+   * appear), showing what it waits for with elapsed time and timeout.
+   * @template T
+   * @param {string} what
+   * @param {number} timeout seconds
+   * @param {() => Promise<T>} fn
+   * @returns {Promise<T>}
+   */
+  async withWait(what, timeout, fn) {
+    const stop = showWait(what, timeout);
+    try {
+      return await fn();
+    } finally {
+      stop();
+    }
+  }
+
   /** Shows a command line that custom code is about to carry out. @param {string} line */
   announce(line) {
     out.command(line);

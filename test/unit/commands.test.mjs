@@ -171,6 +171,7 @@ test('04: wait for the CRDs to be Established, then apply the mesh pool and L2 p
           .map((name) => ({ kind: 'CustomResourceDefinition', metadata: { name } })),
       }),
       exec: async (/** @type {Command} */ cmd) => { execs.push(cmd); return { stdout: '', stderr: '' }; },
+      withWait: (/** @type {string} */ _what, /** @type {number} */ _timeout, /** @type {() => Promise<unknown>} */ fn) => fn(),
     });
     await crd.verifyRun?.(rt, { state: 'verify' });
     t.deepEqual(execs.map(argv), [words(wait)]);
