@@ -4,7 +4,7 @@
 // work for a run: arguments → config (all problems at once, exit 2) → tools on
 // PATH (exit 2) → lock → actions → verdict. Exit codes: 0 done, 1 failed,
 // 2 bad input, 130 interrupted.
-import { readFileSync, realpathSync } from 'node:fs';
+import { appendFileSync, readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.mjs';
 import { parseArgs, headerComment, UsageError } from './cli.mjs';
@@ -110,9 +110,22 @@ export async function runSteps(steps, config, opts) {
     }
     result.seconds = (performance.now() - started) / 1000;
     out.info(verdict(result, opts.mode));
+    recordStats(result);
     if (result.error) break;
   }
   return results;
+}
+
+/**
+ * With RUNBOOK_STATS_FILE set, appends one JSON line per step (id, seconds,
+ * processes started per tool, tally) for the benchmark (tools/bench.mjs).
+ * @param {StepResult} r
+ */
+function recordStats(r) {
+  const file = process.env.RUNBOOK_STATS_FILE;
+  if (!file) return;
+  const line = { step: r.step.id, seconds: r.seconds, counts: { ...r.counts }, tally: r.tally, failed: Boolean(r.error) };
+  appendFileSync(file, `${JSON.stringify(line)}\n`);
 }
 
 /** @param {StepResult} r @param {'run' | 'dry-run'} mode */
