@@ -87,12 +87,21 @@ function wrongIp(c, ip) {
 }
 
 /**
- * `cilium clustermesh status -o json` of a cluster (exits 0 even when not connected).
+ * `cilium clustermesh status -o json` of a cluster (exits 0 even when not
+ * connected), or null when ClusterMesh is not enabled there: without the
+ * clustermesh-apiserver Service the CLI fails ("unable to get clustermesh
+ * service"), and callers should name step 06 rather than show that error.
  * @param {Runtime} rt
  * @param {ClusterConfig} c
+ * @returns {Promise<any | null>}
  */
 export async function meshStatus(rt, c) {
-  return rt.probeJson(cilium(c, 'clustermesh status', '-o', 'json'));
+  try {
+    return await rt.probeJson(cilium(c, 'clustermesh status', '-o', 'json'));
+  } catch (err) {
+    if (err instanceof ToolError && new RegExp(`services? "${APISERVER}" not found`).test(err.stderr)) return null;
+    throw err;
+  }
 }
 
 /**
