@@ -17,7 +17,7 @@
 // Exit code 0 when both targets pass, 1 when one misses, 2 when a run fails.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTwin } from '../twin/twin.mjs';
@@ -159,7 +159,8 @@ const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
 
 async function main() {
   await ensureKubectl();
-  console.log(`clustermesh-runbook benchmark — node ${process.version}, twin delays all 0 ms, loopback ${NET}.x.y\n`);
+  console.log(`clustermesh-runbook benchmark — node ${process.version}, ${cpus().length} CPUs, load average ${
+    loadavg()[0].toFixed(2)} at the start (figures from a busy machine are slower), twin delays all 0 ms, loopback ${NET}.x.y\n`);
 
   // Phase 1: each step as its own process.
   let { twin, env } = await freshTwin();
