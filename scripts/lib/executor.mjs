@@ -31,11 +31,11 @@ export class StepFailure extends Error {
  * Runs a step's actions in the runtime's mode (run or dry-run).
  * @param {Runtime} rt
  * @param {Action[]} actions
+ * @param {Tally} [tally] counted into as the actions run, so a caller still
+ *   knows what was changed before an action failed
  * @returns {Promise<Tally>}
  */
-export async function executeActions(rt, actions) {
-  /** @type {Tally} */
-  const tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 };
+export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 }) {
   for (const action of actions) {
     try {
       const check = await action.check(rt);

@@ -102,7 +102,7 @@ export async function runSteps(steps, config, opts) {
     const result = { step, tally: { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, seconds: 0, counts: rt.counts };
     results.push(result);
     try {
-      result.tally = await executeActions(rt, step.actions(config, { flags: opts.flags }));
+      await executeActions(rt, step.actions(config, { flags: opts.flags }), result.tally);
     } catch (err) {
       if (!(err instanceof StepFailure)) throw err;
       result.tally.failed = 1;
