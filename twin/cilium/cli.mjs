@@ -41,7 +41,7 @@ export function makeCtx(p) {
     client: async () => {
       if (!root) {
         try {
-          root = await newClient(p.values['--context'], p.values['--kubeconfig']);
+          root = await newClient(p.values['--context'], p.values['--kubeconfig'], { as: p.values['--as'], asGroups: p.values['--as-group'] });
         } catch (e) {
           throw new Returned(`unable to create Kubernetes client: ${/** @type {Error} */ (e).message}`);
         }
@@ -61,7 +61,7 @@ export function makeCtx(p) {
  */
 export async function remoteClient(ctx, context) {
   try {
-    const c = await newClient(context, '');
+    const c = await newClient(context, '', { as: ctx.flag('--as'), asGroups: ctx.flag('--as-group') });
     ctx.clients.push(c);
     return c;
   } catch (e) {

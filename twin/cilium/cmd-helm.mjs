@@ -163,6 +163,19 @@ async function preinstall(ctx, kube, opts, version, log) {
   return { flavor, clusterName, datapath };
 }
 
+/** What a private key is replaced by in printed manifests (valid base64, so the YAML still applies). */
+export const REDACTED_KEY = Buffer.from('twin: private key not printed\n').toString('base64');
+
+/**
+ * The manifest as --dry-run prints it. The real CLI prints Helm's manifest verbatim; in a
+ * client dry run the CA and certificates are freshly generated throwaways, yet the twin
+ * still never prints private key material: ca.key / tls.key values are replaced.
+ * @param {string} manifest
+ */
+async function printableManifest(manifest) {
+  return manifest.replace(/^(\s+(?:ca|tls)\.key: )\S+$/gm, `$1${REDACTED_KEY}`);
+}
+
 /** install.listVersions. @param {Ctx} ctx */
 function listVersions(ctx) {
   const all = [...EMBEDDED].sort(cmpVersion).reverse();
@@ -213,7 +226,7 @@ export async function cmdInstall(ctx) {
       wait: ctx.flag('--wait'), waitMs: ctx.flag('--wait-duration'), dryRun: !!dry,
       maxHistory: ctx.flag('--history-max'), warn: goLog,
     });
-    if (ctx.flag('--dry-run')) ctx.out(rel.manifest ?? '');
+    if (ctx.flag('--dry-run')) ctx.out(await printableManifest(rel.manifest ?? ''));
     if (ctx.flag('--dry-run-helm-values')) ctx.out(await toYaml(rel.config ?? {}));
   } catch (e) {
     if (e instanceof Returned || e instanceof Fatal) throw e;
@@ -237,7 +250,7 @@ export async function cmdUpgrade(ctx) {
       resetValues: ctx.flag('--reset-values'), reuseValues: ctx.flag('--reuse-values'), resetThenReuseValues: ctx.flag('--reset-then-reuse-values'),
       wait: ctx.flag('--wait'), waitMs: ctx.flag('--wait-duration'), dryRun: !!dry, maxHistory: ctx.flag('--history-max'), warn: goLog,
     });
-    if (ctx.flag('--dry-run')) ctx.out(rel.manifest ?? '');
+    if (ctx.flag('--dry-run')) ctx.out(await printableManifest(rel.manifest ?? ''));
     if (ctx.flag('--dry-run-helm-values')) ctx.out(await toYaml(rel.config ?? {}));
     if (!ctx.flag('--restart')) {
       ctx.out('⚠️  You maybe need to restart Cilium pods for configmap changes to take effect');

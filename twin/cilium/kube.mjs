@@ -98,6 +98,8 @@ export async function loadKubeconfig(explicitPath) {
  * @property {string | undefined} key
  * @property {string | undefined} token
  * @property {boolean} insecure
+ * @property {string} [impersonate] --as
+ * @property {string[]} [impersonateGroups] --as-group
  */
 
 /**
@@ -261,9 +263,13 @@ export class Kube {
     const headers = { Accept: 'application/json', 'User-Agent': 'cilium-cli/v0.19.7 (twin)' };
     if (body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
     if (this.cfg.token) headers.Authorization = `Bearer ${this.cfg.token}`;
+    if (this.cfg.impersonate) headers['Impersonate-User'] = this.cfg.impersonate;
     const mod = u.protocol === 'https:' ? https : http;
+    /** @type {Record<string, string | string[]>} */
+    const allHeaders = { ...headers };
+    if (this.cfg.impersonateGroups?.length) allHeaders['Impersonate-Group'] = this.cfg.impersonateGroups;
     return new Promise((resolveP, reject) => {
-      const req = mod.request(u, { method, headers, agent, timeout: this.timeoutMs }, (res) => {
+      const req = mod.request(u, { method, headers: allHeaders, agent, timeout: this.timeoutMs }, (res) => {
         const chunks = /** @type {Buffer[]} */ ([]);
         res.on('data', (c) => chunks.push(c));
         res.on('end', () => {
@@ -350,10 +356,13 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 /**
  * A client for a context (cilium-cli's k8s.NewClient).
  * @param {string} contextFlag @param {string} kubeconfigFlag
+ * @param {{ as?: string, asGroups?: string[] }} [imp] impersonation (--as, --as-group)
  */
-export async function newClient(contextFlag, kubeconfigFlag) {
+export async function newClient(contextFlag, kubeconfigFlag, imp = {}) {
   const raw = await loadKubeconfig(kubeconfigFlag);
   const cfg = resolveContext(raw, contextFlag);
+  if (imp.as) cfg.impersonate = imp.as;
+  if (imp.asGroups?.length) cfg.impersonateGroups = imp.asGroups;
   return new Kube(cfg);
 }
 
