@@ -163,6 +163,10 @@ test('chart: configurations that cannot run are marked for the twin', (t) => {
   t.is(brokenReason(coalesceWithDefaults({ cluster: { name: 'a', id: 300 } }, '1.19.3')), 'invalid cluster id 300: must be in range 0..255');
   const out = render({ kubeProxyReplacement: true });
   t.is(find(out, 'DaemonSet', 'cilium')?.metadata.annotations?.['twin.runbook/broken'], 'k8sServiceHost unset with kubeProxyReplacement=true');
+  t.is(find(out, 'Deployment', 'cilium-operator')?.metadata.annotations?.['twin.runbook/broken'], 'k8sServiceHost unset with kubeProxyReplacement=true', 'the operator cannot reach the API either');
+  const badId = render({ cluster: { name: 'a', id: 300 } });
+  t.is(find(badId, 'DaemonSet', 'cilium')?.metadata.annotations?.['twin.runbook/broken'], 'invalid cluster id 300: must be in range 0..255');
+  t.is(find(badId, 'Deployment', 'cilium-operator')?.metadata.annotations, undefined);
   const ok = render({ kubeProxyReplacement: true, k8sServiceHost: '127.0.10.1', k8sServicePort: 6443 });
   const ds = find(ok, 'DaemonSet', 'cilium');
   t.is(ds?.metadata.annotations, undefined);

@@ -92,14 +92,26 @@ export function etcdConfig(cl, agentsViaKvstoremesh) {
 }
 
 /**
- * Why a workload of this configuration can never become ready in a real K3s cluster, or ''.
+ * Why the host-network components cannot reach the API server: with kubeProxyReplacement=true
+ * nothing serves the kubernetes Service IP on a K3s started with --disable-kube-proxy, so the
+ * agents and the operator need k8sServiceHost. '' when they can.
  * @param {Values} v
  */
-export function brokenReason(v) {
+export function apiUnreachableReason(v) {
   const kpr = tostr(v.kubeProxyReplacement);
   if (kpr === 'true' && !truthy(v.k8sServiceHost) && !(truthy(dig(v, 'k8sServiceHostRef', 'name')) && truthy(dig(v, 'k8sServiceHostRef', 'key')))) {
     return 'k8sServiceHost unset with kubeProxyReplacement=true';
   }
+  return '';
+}
+
+/**
+ * Why the cilium agents of this configuration can never become ready in a real K3s cluster, or ''.
+ * @param {Values} v
+ */
+export function brokenReason(v) {
+  const api = apiUnreachableReason(v);
+  if (api) return api;
   const id = Number(dig(v, 'cluster', 'id'));
   const max = Number(dig(v, 'clustermesh', 'maxConnectedClusters') ?? 255);
   if (Number.isFinite(id) && (id < 0 || id > max)) return `invalid cluster id ${id}: must be in range 0..${max}`;
@@ -155,6 +167,8 @@ export function renderChart(ctx) {
   const withCommon = (labels) => ({ ...labels, ...common });
   const broken = brokenReason(v);
   const brokenAnn = broken ? { [BROKEN_ANNOTATION]: broken } : undefined;
+  const opBroken = apiUnreachableReason(v);
+  const opBrokenAnn = opBroken ? { [BROKEN_ANNOTATION]: opBroken } : undefined;
 
   // Secrets
   if (caSecretRendered(v)) {
@@ -352,7 +366,7 @@ export function renderChart(ctx) {
     const labels = { 'io.cilium/app': 'operator', name: 'cilium-operator', 'app.kubernetes.io/part-of': 'cilium', 'app.kubernetes.io/name': 'cilium-operator' };
     emit('cilium-operator/deployment.yaml', {
       apiVersion: 'apps/v1', kind: 'Deployment',
-      metadata: { name: 'cilium-operator', namespace: ns, labels: withCommon(labels), ...(brokenAnn ? { annotations: brokenAnn } : {}) },
+      metadata: { name: 'cilium-operator', namespace: ns, labels: withCommon(labels), ...(opBrokenAnn ? { annotations: opBrokenAnn } : {}) },
       spec: {
         replicas: Number(dig(v, 'operator', 'replicas')),
         selector: { matchLabels: { 'io.cilium/app': 'operator', name: 'cilium-operator' } },
