@@ -17,7 +17,7 @@ const NS = 'kube-system';
 let twin;
 
 test.before(async () => {
-  twin = await startTwin({ cleanup: true, delays: { podReadyMs: 150, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 } });
+  twin = await startTwin({ cleanup: true, nodeIpBase: { a: '127.77.1.1', b: '127.77.2.1' }, delays: { podReadyMs: 150, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 } });
 });
 test.after.always(async () => { await twin?.stop(); });
 

@@ -15,13 +15,14 @@ import { startTwin } from '../../twin/twin.mjs';
 
 const BIN = fileURLToPath(new URL('../../twin/bin/cilium', import.meta.url));
 const NS = 'kube-system';
-const LB = { a: '127.0.100.1', b: '127.0.100.2' };
+// Addresses of its own, so that twins of other test files running at the same time do not clash.
+const LB = { a: '127.77.100.1', b: '127.77.100.2' };
 
 /** @type {import('../../twin/server/types.js').RunningTwin} */
 let twin;
 
 test.before(async () => {
-  twin = await startTwin({ cleanup: true, delays: { podReadyMs: 150, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 } });
+  twin = await startTwin({ cleanup: true, nodeIpBase: { a: '127.77.11.1', b: '127.77.12.1' }, delays: { podReadyMs: 150, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 } });
 });
 test.after.always(async () => { await twin?.stop(); });
 

@@ -30,7 +30,9 @@ function cilium(twin, args) {
  * @param {import('ava').ExecutionContext} t @param {'NodePort'|'LoadBalancer'} type @param {string} [sharedLbIp]
  */
 async function meshTwin(t, type, sharedLbIp) {
-  const twin = await startTwin({ cleanup: true, delays: { podReadyMs: 100, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 } });
+  // Node addresses of its own per twin, so that concurrent twins never share a listener.
+  const base = type === 'NodePort' ? 21 : 31;
+  const twin = await startTwin({ cleanup: true, nodeIpBase: { a: `127.77.${base}.1`, b: `127.77.${base + 1}.1` }, delays: { podReadyMs: 100, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 } });
   t.teardown(() => twin.stop());
   /** @param {'a'|'b'} k */
   const install = (k) => cilium(twin, ['--context', `cluster-${k}`, 'install', '--version', '1.19.3',
@@ -74,10 +76,10 @@ test('NodePort: connect uses a node IP and port 32379, and the mesh connects', a
 });
 
 test('the article\'s troubleshooting case: both clustermesh-apiservers on one LB IP never connect', async (t) => {
-  const twin = await meshTwin(t, 'LoadBalancer', '127.0.100.9');
+  const twin = await meshTwin(t, 'LoadBalancer', '127.77.100.9');
   const c = await cilium(twin, ['--context', 'cluster-a', 'clustermesh', 'connect', '--destination-context', 'cluster-b']);
   t.is(c.code, 0, c.stderr);
-  t.is(c.stdout.match(/Found ClusterMesh service IPs: \[127\.0\.100\.9\]/g)?.length, 2);
+  t.is(c.stdout.match(/Found ClusterMesh service IPs: \[127\.77\.100\.9\]/g)?.length, 2);
   const s = await cilium(twin, ['--context', 'cluster-a', 'clustermesh', 'status', '--wait', '--wait-duration', '3s']);
   t.is(s.code, 1);
   t.is(s.stderr, '\nError: Unable to determine status:  timeout while waiting for condition, last error: 1 KVStoreMesh replicas are not ready\n');
