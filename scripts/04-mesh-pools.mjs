@@ -21,12 +21,14 @@
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { lbCrds, meshPoolAction } from './lib/pools.mjs';
+import { ciliumOnBoth } from './lib/prerequisites.mjs';
 
 export const step = defineStep({
   id: '04',
   name: '04-mesh-pools',
   title: 'ClusterMesh IP pools and L2 announcements',
   file: import.meta.url,
+  ready: ciliumOnBoth,
   actions: (config) => config.clusters.flatMap((c) => [lbCrds(config, c), meshPoolAction(config, c)]),
 });
 

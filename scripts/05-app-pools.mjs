@@ -13,12 +13,15 @@
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { appPoolAction } from './lib/pools.mjs';
+import { poolOnBoth } from './lib/prerequisites.mjs';
+import { MESH_POOL } from './lib/manifests.mjs';
 
 export const step = defineStep({
   id: '05',
   name: '05-app-pools',
   title: 'App IP pools',
   file: import.meta.url,
+  ready: poolOnBoth(MESH_POOL, '04'),
   actions: (config) => config.clusters.map((c) => appPoolAction(config, c)),
 });
 

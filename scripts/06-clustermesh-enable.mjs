@@ -18,6 +18,8 @@
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { enableMesh } from './lib/mesh.mjs';
+import { poolOnBoth } from './lib/prerequisites.mjs';
+import { MESH_POOL } from './lib/manifests.mjs';
 
 export const step = defineStep({
   id: '06',
@@ -25,6 +27,7 @@ export const step = defineStep({
   title: 'Enable ClusterMesh',
   file: import.meta.url,
   tools: ['cilium'],
+  ready: poolOnBoth(MESH_POOL, '04'),
   actions: (config) => config.clusters.map((c) => enableMesh(config, c)),
 });
 

@@ -22,12 +22,15 @@
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { echoActions } from './lib/echo.mjs';
+import { poolOnBoth } from './lib/prerequisites.mjs';
+import { APP_POOL } from './lib/manifests.mjs';
 
 export const step = defineStep({
   id: '08',
   name: '08-deploy-echo',
   title: 'Deploy echo with a global Service',
   file: import.meta.url,
+  ready: poolOnBoth(APP_POOL, '05'),
   actions: (config) => config.clusters.flatMap((c) => echoActions(config, c)),
 });
 

@@ -75,4 +75,10 @@ export interface Step {
   /** Tools the step runs besides kubectl. */
   tools?: Tool[];
   actions(config: Config, opts: StepOptions): Action[];
+  /**
+   * What other steps must have done, checked read-only before this step changes
+   * anything (and only then: a finished step costs no extra probe). Returns why
+   * the step cannot run yet, naming the step to run first, or null.
+   */
+  ready?(rt: Runtime, config: Config): Promise<string | null>;
 }

@@ -33,9 +33,12 @@ export class StepFailure extends Error {
  * @param {Action[]} actions
  * @param {Tally} [tally] counted into as the actions run, so a caller still
  *   knows what was changed before an action failed
+ * @param {() => Promise<string | null>} [ready] the step's prerequisites, asked
+ *   once before the first change: a step run out of order changes nothing
  * @returns {Promise<Tally>}
  */
-export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 }) {
+export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, ready) {
+  let asked = !ready;
   for (const action of actions) {
     try {
       const check = await action.check(rt);
@@ -46,6 +49,11 @@ export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, f
         tally.ok++;
         out.result('ok', action.title, check.detail);
         continue;
+      }
+      if (!asked && ready) {
+        asked = true;
+        const missing = await ready();
+        if (missing) throw new StepFailure(action.title, missing, undefined);
       }
       if (rt.mode === 'dry-run') {
         tally.wouldChange++;

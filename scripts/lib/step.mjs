@@ -102,7 +102,8 @@ export async function runSteps(steps, config, opts) {
     const result = { step, tally: { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, seconds: 0, counts: rt.counts };
     results.push(result);
     try {
-      await executeActions(rt, step.actions(config, { flags: opts.flags }), result.tally);
+      await executeActions(rt, step.actions(config, { flags: opts.flags }), result.tally,
+        step.ready && (() => /** @type {NonNullable<Step['ready']>} */ (step.ready)(rt, config)));
     } catch (err) {
       if (!(err instanceof StepFailure)) throw err;
       result.tally.failed = 1;

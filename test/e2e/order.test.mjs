@@ -64,20 +64,17 @@ for (const c of CASES) {
   });
 }
 
-test('04 after 01 and 02 but not 03: exit 1 naming step 03, nothing changed on B, and what it did on A is reported', async (t) => {
-  // Step 04 works cluster by cluster, so A's pool is in place before B's missing
-  // Cilium is found. That is progress a rerun finishes, not damage; but the
-  // verdict must say so, and B must be untouched.
+test('04 after 01 and 02 but not 03: exit 1 naming step 03 before anything changes on either cluster', async (t) => {
+  // The step's prerequisites (Cilium on both clusters) are checked before its
+  // first change, so A does not get its pool while B cannot get one.
   const h = await e2eTwin(t);
   await runSteps(t, h, ['01', '02']);
   resetRequests(h);
   const run = await h.run(script('04'));
   t.is(run.code, 1, run.output);
   t.regex(run.stderr, /run step 03\b/);
-  t.is(h.twin.clusters.b.server.stats().writes, 0, 'nothing written to B');
+  t.is(h.stats().writes, 0, `mutating requests: ${nonGetRequests(h).join(', ')}`);
+  t.deepEqual(h.store('a').list('cilium.io/ciliumloadbalancerippools'), []);
   t.deepEqual(h.store('b').list('cilium.io/ciliumloadbalancerippools'), []);
-  const writesA = h.twin.clusters.a.server.stats().writes;
-  const verdict = /^✘ 04 .*: (\d+) ok, (\d+) changed, 1 failed /m.exec(run.stdout);
-  if (!verdict) return t.fail(`no verdict line:\n${run.stdout}`);
-  t.is(Number(verdict[2]), writesA > 0 ? 1 : 0, `the verdict says ${verdict[2]} changed; A got ${writesA} writes`);
+  t.regex(run.stdout, /^✘ 04 .*: \d+ ok, 0 changed, 1 failed /m);
 });
