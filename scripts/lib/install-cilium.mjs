@@ -4,15 +4,26 @@
 // sets. A release with other values is reported with what differs and never
 // "upgraded to converge": `cilium upgrade --set …` resets values and would drop
 // the mesh configuration that `clustermesh connect` writes (cilium/cilium#35975).
+// A release still pending (an install or upgrade under way, e.g. by the cilium
+// of a run that was killed, which lives on) is waited for before anything is
+// decided: installing over it fails in Helm ("cannot reuse a name").
 import { cilium, kubectl, duration, withOpts } from './commands.mjs';
 import { ciliumValues } from './manifests.mjs';
-import { ciliumRelease, valueDiff } from './probes.mjs';
+import { ciliumReleases, valueDiff } from './probes.mjs';
 import { sameCa } from './share-ca.mjs';
 import { bashOf } from './shell.mjs';
+import { ToolError, sleep } from './runtime.mjs';
+import { out } from './output.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
 /** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./runtime.mjs').Runtime} Runtime */
+/** @typedef {import('./probes.mjs').HelmRelease} HelmRelease */
+
+const PENDING = /^pending-/;
+/** Helm's answer to an install over an existing release (v3: "re-use", v4: "reuse"). */
+const NAME_IN_USE = /cannot re-?use a name that is still in use/;
 
 /**
  * Tool versions and the cluster's API server: the first thing a workshop checks.
@@ -48,11 +59,31 @@ export function preflight(config, c) {
 export function installCilium(config, c, opts = {}) {
   const values = ciliumValues(config, c);
   const wanted = values.objects[0];
+  const install = withOpts(cilium(c, 'install', '--version', config.ciliumVersion, '--values', values.name), { files: [values] });
+  /** What differs between the wanted values and chart and a release's. @param {HelmRelease} release */
+  const differences = (release) => {
+    const diff = valueDiff(wanted, release.values);
+    if (release.chartVersion.replace(/^v/, '') !== config.ciliumVersion) {
+      diff.unshift(`chart version: wanted ${config.ciliumVersion}, found ${release.chartVersion}`);
+    }
+    return diff;
+  };
   return {
     title: `Install Cilium ${config.ciliumVersion} on ${c.context} (cluster.name=${c.name}, cluster.id=${c.id})`,
     cluster: c,
     async check(rt) {
-      const release = await ciliumRelease(rt, c);
+      const history = await settled(rt, config, c, await ciliumReleases(rt, c));
+      const latest = history[0];
+      if (latest && PENDING.test(latest.status)) return { state: 'blocked', message: stuck(config, c, latest) };
+      const release = history.find((r) => r.status === 'deployed');
+      if (!release && latest) {
+        return {
+          state: 'blocked',
+          message: `Helm release cilium on ${c.context} is ${latest.status} (revision ${latest.revision}${latest.description ? `: ${latest.description}` : ''}) ` +
+            `and no revision is deployed. Nothing was changed. Remove it with \`cilium uninstall --context ${c.context}\` and run this step again` +
+            (opts.requireCaFrom ? ` (uninstalling also removes the CA copied from ${opts.requireCaFrom.context}: run step 02 before this one).` : '.'),
+        };
+      }
       if (!release) {
         if (opts.requireCaFrom) {
           const verdict = await sameCa(rt, opts.requireCaFrom, c);
@@ -66,10 +97,7 @@ export function installCilium(config, c, opts = {}) {
         }
         return { state: 'todo', detail: 'no Cilium Helm release yet' };
       }
-      const diff = valueDiff(wanted, release.values);
-      if (release.chartVersion.replace(/^v/, '') !== config.ciliumVersion) {
-        diff.unshift(`chart version: wanted ${config.ciliumVersion}, found ${release.chartVersion}`);
-      }
+      const diff = differences(release);
       if (diff.length) {
         return {
           state: 'blocked',
@@ -82,12 +110,57 @@ export function installCilium(config, c, opts = {}) {
       }
       return { state: 'verify', detail: `Helm release cilium revision ${release.revision}, chart ${release.chartVersion}` };
     },
-    commands: [
-      withOpts(cilium(c, 'install', '--version', config.ciliumVersion, '--values', values.name), { files: [values] }),
-    ],
+    async run(rt) {
+      try {
+        await rt.exec(install);
+      } catch (err) {
+        // An install began since the check (a killed run's cilium, living on): let it finish and judge what it installed.
+        if (!(err instanceof ToolError && NAME_IN_USE.test(err.stderr))) throw err;
+        const history = await settled(rt, config, c, await ciliumReleases(rt, c));
+        const release = history[0]?.status === 'deployed' ? history[0] : undefined;
+        if (!release || differences(release).length) throw err;
+        return `installed meanwhile by an earlier run's cilium install (Helm release cilium revision ${release.revision})`;
+      }
+    },
+    commands: [install],
     verify: [
       withOpts(cilium(c, 'status', '--wait', '--wait-duration', duration(config.timeouts.cilium), '--interactive=false'),
         { wait: { what: `Cilium on ${c.context} to be ready`, timeout: config.timeouts.cilium } }),
     ],
   };
+}
+
+/**
+ * While the newest revision of the Cilium release is pending (an install or
+ * upgrade under way), waits for it to finish, at most until TIMEOUT_CILIUM after
+ * it began: one pending longer was interrupted and nothing finishes it.
+ * @param {Runtime} rt @param {Config} config @param {ClusterConfig} c
+ * @param {HelmRelease[]} history newest first
+ * @returns {Promise<HelmRelease[]>} the history when nothing is pending any more, or at the deadline
+ */
+async function settled(rt, config, c, history) {
+  const first = history[0];
+  if (!first || !PENDING.test(first.status)) return history;
+  const began = Date.parse(first.since);
+  const deadline = (Number.isNaN(began) ? Date.now() : Math.min(began, Date.now())) + config.timeouts.cilium * 1000;
+  if (Date.now() >= deadline) return history;
+  out.warn(`  Helm release cilium on ${c.context} is ${first.status} (revision ${first.revision}, since ${first.since}): ` +
+    'another cilium command (maybe of a run that was killed) is working on it; waiting for it to finish');
+  return rt.withWait(`Helm release cilium on ${c.context} to leave ${first.status}`, Math.ceil((deadline - Date.now()) / 1000), async () => {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+      await sleep(delay, rt.signal);
+      const now = await ciliumReleases(rt, c);
+      if (!PENDING.test(now[0]?.status ?? '') || Date.now() >= deadline) return now;
+    }
+  });
+}
+
+/** @param {Config} config @param {ClusterConfig} c @param {HelmRelease} r a pending revision */
+function stuck(config, c, r) {
+  const install = r.status === 'pending-install';
+  return `Helm release cilium on ${c.context} has been ${r.status} (revision ${r.revision}) since ${r.since}, longer than ` +
+    `TIMEOUT_CILIUM (${config.timeouts.cilium}s): the ${install ? 'install' : 'upgrade'} was interrupted and nothing is finishing it. ` +
+    `Nothing was changed. If no cilium command is running against ${c.context}, drop that revision's record with ` +
+    `\`kubectl --context ${c.context} delete secret -n kube-system sh.helm.release.v1.cilium.v${r.revision}\` and run this step again ` +
+    (install ? '(the install starts over and takes over what the interrupted one created).' : '(the revision before it is then the deployed one).');
 }

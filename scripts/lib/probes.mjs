@@ -7,20 +7,37 @@ import { kubectl } from './commands.mjs';
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
 
 /**
- * @typedef {{ revision: number, chartVersion: string, values: Record<string, any> }} HelmRelease
+ * @typedef {{ revision: number, status: string, since: string, description: string, chartVersion: string, values: Record<string, any> }} HelmRelease
+ *   status: deployed, superseded, pending-install, pending-upgrade, failed …; since: when its operation started (RFC 3339)
  */
 
 /**
  * Helm keeps a release as Secrets sh.helm.release.v1.<name>.v<N> labelled
  * owner=helm,name=<name>,status=deployed; `release` holds base64(gzip(JSON)).
  * @param {string} data the Secret's data.release (base64, as the API returns it)
- * @returns {{ version?: number, config?: Record<string, any>, chart?: { metadata?: { version?: string } } }}
+ * @returns {{ version?: number, config?: Record<string, any>, chart?: { metadata?: { version?: string } }, info?: { status?: string, last_deployed?: string, description?: string } }}
  */
 export function decodeHelmRelease(data) {
   let raw = Buffer.from(Buffer.from(data, 'base64').toString('utf8'), 'base64');
   if (raw[0] === 0x1f && raw[1] === 0x8b) raw = gunzipSync(raw);
   return JSON.parse(raw.toString('utf8'));
 }
+
+/** @param {any} s a Helm release Secret @returns {HelmRelease} */
+function releaseOf(s) {
+  const rel = decodeHelmRelease(s.data?.release ?? '');
+  return {
+    revision: rel.version ?? Number(s.metadata?.labels?.version ?? 0),
+    status: rel.info?.status ?? s.metadata?.labels?.status ?? '?',
+    since: rel.info?.last_deployed ?? '',
+    description: rel.info?.description ?? '',
+    chartVersion: rel.chart?.metadata?.version ?? '?',
+    values: rel.config ?? {},
+  };
+}
+
+/** @param {any} s */
+const revisionOf = (s) => Number(s.metadata?.labels?.version ?? 0);
 
 /**
  * The deployed Cilium Helm release of a cluster, or null.
@@ -33,12 +50,24 @@ export async function ciliumRelease(rt, c) {
     ...kubectl(c, 'get', 'secret', '-n', 'kube-system', '-l', 'owner=helm,name=cilium,status=deployed', '-o', 'json'),
     secret: true, // Helm release Secrets hold the values; not Secret keys, but not for the screen either
   });
-  const latest = (list.items ?? [])
-    .map((/** @type {any} */ s) => ({ s, v: Number(s.metadata?.labels?.version ?? 0) }))
-    .sort((/** @type {any} */ x, /** @type {any} */ y) => y.v - x.v)[0];
-  if (!latest) return null;
-  const rel = decodeHelmRelease(latest.s.data?.release ?? '');
-  return { revision: rel.version ?? latest.v, chartVersion: rel.chart?.metadata?.version ?? '?', values: rel.config ?? {} };
+  const latest = (list.items ?? []).sort((/** @type {any} */ x, /** @type {any} */ y) => revisionOf(y) - revisionOf(x))[0];
+  return latest ? releaseOf(latest) : null;
+}
+
+/**
+ * Every revision of the Cilium Helm release on a cluster, newest first: the
+ * deployed one, those it superseded, and one still pending (an install or
+ * upgrade under way, or interrupted) or failed.
+ * @param {Runtime} rt
+ * @param {ClusterConfig} c
+ * @returns {Promise<HelmRelease[]>}
+ */
+export async function ciliumReleases(rt, c) {
+  const list = await rt.probeJson({
+    ...kubectl(c, 'get', 'secret', '-n', 'kube-system', '-l', 'owner=helm,name=cilium', '-o', 'json'),
+    secret: true,
+  });
+  return (list.items ?? []).sort((/** @type {any} */ x, /** @type {any} */ y) => revisionOf(y) - revisionOf(x)).map(releaseOf);
 }
 
 /**
