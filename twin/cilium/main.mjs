@@ -38,7 +38,8 @@
 //    http://IP:PORT/twin/clustermesh (127.0.0.0/8 only), not from exec.
 //  - a workload that can never work is annotated `twin.runbook/broken`.
 //  - `cilium image (stable)` is "unknown" (the CLI's answer when GitHub is unreachable).
-//  - env TWIN_CILIUM_RETRY_MS shortens the 2s retry interval of --wait loops (tests).
+//  - env TWIN_CILIUM_RETRY_MS shortens the 2s retry interval of --wait loops (tests);
+//    env TWIN_CILIUM_LOG names a file each call appends `{"argv": [...], "pid": N}` to.
 import { appendFileSync } from 'node:fs';
 import { parseArgv, helpText, UsageError, HelpRequest, NOT_SIMULATED } from './argv.mjs';
 import { makeCtx, Fatal, Returned } from './cli.mjs';
