@@ -11,3 +11,6 @@ import { step as s08 } from './08-deploy-echo.mjs';
 import { step as s09 } from './09-failover.mjs';
 
 export const STEPS = Object.freeze([s01, s02, s03, s04, s05, s06, s07, s08, s09]);
+
+// Not one of the steps: `npm run all` never tears down. Step 10 undoes 09 → 01.
+export { step as TEARDOWN } from './10-teardown.mjs';

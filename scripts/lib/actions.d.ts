@@ -64,7 +64,7 @@ export interface StepOptions {
 }
 
 export interface Step {
-  /** "01" … "09" */
+  /** "01" … "09" (and "10", the teardown, which `npm run all` does not run) */
   id: string;
   /** file name without .mjs, e.g. "01-install-a" */
   name: string;
@@ -81,4 +81,12 @@ export interface Step {
    * the step cannot run yet, naming the step to run first, or null.
    */
   ready?(rt: Runtime, config: Config): Promise<string | null>;
+  /**
+   * Asked when the step script is run for real (not --dry-run or --transcript),
+   * after the settings are checked and before anything is touched: null to go
+   * on, or why not (the script exits 2). Step 10 asks for --yes here.
+   */
+  confirm?(config: Config, opts: StepOptions): Promise<string | null>;
+  /** What its transcript is run on, when not "a fresh pair of clusters". */
+  runsOn?: string;
 }
