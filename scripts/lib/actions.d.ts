@@ -51,6 +51,8 @@ export interface Action {
   hint?(rt: Runtime, error: Error): Promise<string | undefined>;
   /** Bash lines for the transcript, replacing commands + verify there. */
   transcript?: string[];
+  /** `npm run status` prints this check's detail under this label (the mesh's connection, a VIP's answer). */
+  statusLabel?: string;
 }
 
 export interface StepOption {

@@ -79,5 +79,6 @@ export function echoActions(config, c) {
       assignIp(kubectl(c, 'get', 'svc', '-n', ns, name, '-o', `jsonpath=${LB_IP_PATH}`)),
       ...bashWaitForPage('$ip', port, config.timeouts.resources, config.timeouts.http, wanted),
     ],
+    statusLabel: `${c.context}'s echo VIP`,
   }];
 }

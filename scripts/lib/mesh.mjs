@@ -90,7 +90,8 @@ function wrongIp(c, ip) {
  * `cilium clustermesh status -o json` of a cluster (exits 0 even when not
  * connected), or null when ClusterMesh is not enabled there: without the
  * clustermesh-apiserver Service the CLI fails ("unable to get clustermesh
- * service"), and callers should name step 06 rather than show that error.
+ * service"), without Cilium at all too ("unable to retrieve ConfigMap
+ * cilium-config"), and callers should name step 06 rather than show that error.
  * @param {Runtime} rt
  * @param {ClusterConfig} c
  * @returns {Promise<any | null>}
@@ -99,7 +100,7 @@ export async function meshStatus(rt, c) {
   try {
     return await rt.probeJson(cilium(c, 'clustermesh status', '-o', 'json'));
   } catch (err) {
-    if (err instanceof ToolError && new RegExp(`services? "${APISERVER}" not found`).test(err.stderr)) return null;
+    if (err instanceof ToolError && new RegExp(`services? "${APISERVER}" not found|configmaps? "cilium-config" not found`).test(err.stderr)) return null;
     throw err;
   }
 }
@@ -133,8 +134,9 @@ export function connectMesh(config) {
       const ba = connectedTo(sb, a.name);
       if (ab && ba) return { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` };
       const configured = sa.connectivity?.clusters?.[b.name] && sb.connectivity?.clusters?.[a.name];
-      return configured ? { state: 'verify', detail: 'configured; waiting for the connection' } : { state: 'todo' };
+      return configured ? { state: 'verify', detail: 'configured; waiting for the connection' } : { state: 'todo', detail: 'not connected' };
     },
+    statusLabel: 'mesh',
     commands: [cilium(a, 'clustermesh connect', '--destination-context', b.context)],
     verify: [a, b].map((c) => withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
       { wait: { what: `${c.context} to connect to the other cluster`, timeout: config.timeouts.mesh } })),
