@@ -22,6 +22,7 @@ import {
   isUnspecifiedHost,
 } from './net.mjs';
 import { expandHome, resolveKubeconfigPaths, serverHostPort, tryReadKubeconfig } from './kubeconfig-read.mjs';
+import { readK3sInput, isSimpleName } from './k3s-kubeconfig.mjs';
 
 /** @typedef {import('./types.d.ts').Config} Config */
 /** @typedef {import('./types.d.ts').ClusterConfig} ClusterConfig */
@@ -29,6 +30,7 @@ import { expandHome, resolveKubeconfigPaths, serverHostPort, tryReadKubeconfig }
 /** @typedef {import('./types.d.ts').ConfigProblem} ConfigProblem */
 /** @typedef {import('./net.mjs').IPv4Cidr} IPv4Cidr */
 /** @typedef {import('./net.mjs').IPv4Range} IPv4Range */
+/** @typedef {import('./k3s-kubeconfig.mjs').K3sFileInfo} K3sFileInfo */
 
 /**
  * What buildConfig needs to know about the kubeconfig: its contexts and each
@@ -47,6 +49,7 @@ const CLUSTER_DEFAULTS = {
     SERVICE_CIDR: '10.96.0.0/12',
     API_HOST: '',
     API_PORT: '',
+    KUBECONFIG_SERVER: '',
     MESH_IP: '192.168.254.220',
     APP_POOL_START: '192.168.254.230',
     APP_POOL_STOP: '192.168.254.239',
@@ -63,6 +66,7 @@ const CLUSTER_DEFAULTS = {
     SERVICE_CIDR: '10.112.0.0/12',
     API_HOST: '',
     API_PORT: '',
+    KUBECONFIG_SERVER: '',
     MESH_IP: '192.168.254.221',
     APP_POOL_START: '192.168.254.240',
     APP_POOL_STOP: '192.168.254.249',
@@ -82,6 +86,8 @@ const clusterVars = (key) =>
  */
 export const DEFAULTS = Object.freeze({
   KUBECONFIG: '~/.kube/config',
+  CLUSTER_A_K3S_KUBECONFIG: '',
+  CLUSTER_B_K3S_KUBECONFIG: '',
   CILIUM_VERSION: '1.19.3',
   ...clusterVars('a'),
   ...clusterVars('b'),
@@ -107,13 +113,21 @@ export const DEFAULTS = Object.freeze({
 /** The names of all variables the runbook reads, in env.example's order. */
 export const VARIABLES = Object.freeze(Object.keys(DEFAULTS));
 
-/** Variables that may be empty: KUBECONFIG (kubectl's default), API host/port (from the kubeconfig), affinity (no annotation), metrics (none). */
+/**
+ * Variables that may be empty: KUBECONFIG (kubectl's default), the K3s
+ * kubeconfigs (no step 00), API host/port (from the kubeconfig), the server
+ * step 00 writes (from the API host), affinity (no annotation), metrics (none).
+ */
 const MAY_BE_EMPTY = new Set([
   'KUBECONFIG',
+  'CLUSTER_A_K3S_KUBECONFIG',
+  'CLUSTER_B_K3S_KUBECONFIG',
   'CLUSTER_A_API_HOST',
   'CLUSTER_A_API_PORT',
+  'CLUSTER_A_KUBECONFIG_SERVER',
   'CLUSTER_B_API_HOST',
   'CLUSTER_B_API_PORT',
+  'CLUSTER_B_KUBECONFIG_SERVER',
   'ECHO_AFFINITY',
   'HUBBLE_METRICS',
 ]);
@@ -227,8 +241,10 @@ const q = (s) => JSON.stringify(s);
  * Checks the variables and derives the Config. Pure: no files, no processes, no network.
  * @param {Record<string, string | undefined>} vars  values by name; a missing name takes its default
  * @param {KubeconfigInfo} kube  the kubeconfig's contexts, or why it could not be read
- * @param {{ envFile?: string | null, home?: string, cwd?: string }} [options]
- *   envFile for Config.envFile; home and cwd to resolve KUBECONFIG paths
+ * @param {{ envFile?: string | null, home?: string, cwd?: string, k3s?: Partial<Record<ClusterKey, K3sFileInfo | { error: string }>> }} [options]
+ *   envFile for Config.envFile; home and cwd to resolve KUBECONFIG paths; k3s:
+ *   the files CLUSTER_X_K3S_KUBECONFIG name, as readK3sInput read them (loadConfig
+ *   always reads them; when one is left out, it is taken to be as K3s writes it)
  * @returns {{ config: Config, problems: [] } | { config: null, problems: ConfigProblem[] }}
  */
 export function buildConfig(vars, kube, options = {}) {
@@ -377,6 +393,32 @@ export function buildConfig(vars, kube, options = {}) {
   if ('error' in kube) problem('KUBECONFIG', `cannot be used: ${kube.error}`);
   const contexts = 'error' in kube ? null : kube.contexts;
 
+  // ---- step 00: the kubeconfigs as they come off the K3s servers ----
+  const k3sValues = { a: value('CLUSTER_A_K3S_KUBECONFIG'), b: value('CLUSTER_B_K3S_KUBECONFIG') };
+  const k3sMode = k3sValues.a !== '' || k3sValues.b !== '';
+  /** @type {Partial<Record<ClusterKey, K3sFileInfo>>} */
+  const k3sFiles = {};
+  for (const key of /** @type {ClusterKey[]} */ (k3sMode ? ['a', 'b'] : [])) {
+    const [X, O] = key === 'a' ? ['A', 'B'] : ['B', 'A'];
+    const variable = `CLUSTER_${X}_K3S_KUBECONFIG`;
+    if (k3sValues[key] === '') {
+      problem(variable, `is empty while CLUSTER_${O}_K3S_KUBECONFIG is set; step 00 merges both clusters' K3s kubeconfigs, so set both (or neither, when KUBECONFIG already holds both contexts)`);
+      continue;
+    }
+    const info = options.k3s?.[key] ?? {
+      file: path.resolve(cwd, expandHome(k3sValues[key], home)), context: 'default', cluster: 'default', user: 'default', server: 'https://127.0.0.1:6443', caData: null,
+    };
+    if ('error' in info) problem(variable, info.error);
+    else k3sFiles[key] = info;
+  }
+  if (k3sFiles.a && k3sFiles.b) {
+    if (k3sFiles.a.file === k3sFiles.b.file) {
+      problem('CLUSTER_B_K3S_KUBECONFIG', `is the same file as CLUSTER_A_K3S_KUBECONFIG (${k3sFiles.a.file}), so both clusters would be one; copy /etc/rancher/k3s/k3s.yaml from each cluster's own K3s server`);
+    } else if (k3sFiles.a.caData !== null && k3sFiles.a.caData.trim() === k3sFiles.b.caData?.trim()) {
+      problem('CLUSTER_B_K3S_KUBECONFIG', `${k3sFiles.b.file} holds the same cluster CA certificate as CLUSTER_A_K3S_KUBECONFIG (${k3sFiles.a.file}), so both come from one cluster; copy /etc/rancher/k3s/k3s.yaml from cluster B's own K3s server`);
+    }
+  }
+
   let ciliumVersion = required('CILIUM_VERSION') ?? '';
   if (ciliumVersion !== '') {
     const m = /^v?(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(ciliumVersion);
@@ -402,6 +444,11 @@ export function buildConfig(vars, kube, options = {}) {
     const sameContext = key === 'b' && context !== null && context === clusters.a.context;
     if (sameContext) {
       problem(V('CONTEXT'), `is ${q(context ?? '')}, the same context as CLUSTER_A_CONTEXT; each cluster needs its own context`);
+    } else if (k3sMode) {
+      // The context need not exist yet: step 00 creates it, with this name for its cluster and user too.
+      if (context !== null && !isSimpleName(context)) {
+        problem(V('CONTEXT'), `${q(context)}: step 00 writes this name for the context, cluster and user of ${V('K3S_KUBECONFIG')}; use letters, digits, '.', '_' and '-', starting with a letter (like cluster-${key})`);
+      }
     } else if (context !== null && contexts) {
       const entry = contexts.get(context);
       if (!entry) {
@@ -429,6 +476,12 @@ export function buildConfig(vars, kube, options = {}) {
     const fromUrl = server !== '' ? serverHostPort(server) : null;
     if (apiHost !== '') {
       apiHost = checkHost(V('API_HOST'), apiHost, problem, V('API_PORT'));
+    } else if (k3sMode) {
+      problem(
+        V('API_HOST'),
+        `is empty, but with ${V('K3S_KUBECONFIG')} set it must be given: the K3s kubeconfig points at ${k3sFiles[key]?.server ?? 'https://127.0.0.1:6443'}, a loopback address, and step 00 writes https://<${V('API_HOST')}>:<${V('API_PORT')}> in its place (which Cilium uses too). ` +
+          `Set it to the K3s server's address every node can reach (its LAN IP)`,
+      );
     } else if (server !== '') {
       if (!fromUrl) {
         problem(V('API_HOST'), `is empty and the server of context ${q(context ?? '')} (${q(server)}) is not an http(s) URL to take it from; set ${V('API_HOST')} and ${V('API_PORT')}`);
@@ -443,9 +496,36 @@ export function buildConfig(vars, kube, options = {}) {
       }
     }
     if (apiPortText !== '') apiPort = port(V('API_PORT')) ?? 0;
+    else if (k3sMode) apiPort = 6443; // K3s's port
     else if (fromUrl) apiPort = fromUrl.port;
     else if (server !== '' && apiHost !== '') {
       problem(V('API_PORT'), `is empty and the server of context ${q(context ?? '')} (${q(server)}) is not an http(s) URL to take it from; set ${V('API_PORT')}`);
+    }
+
+    // the server step 00 writes into the kubeconfig: the API host, or where this machine reaches it
+    const kubeServer = value(V('KUBECONFIG_SERVER'));
+    if (kubeServer !== '' && !k3sMode) {
+      problem(V('KUBECONFIG_SERVER'), `is set but ${V('K3S_KUBECONFIG')} is not: only step 00 writes the kubeconfig, so it would have no effect; set both, or leave it empty`);
+    } else if (kubeServer !== '') {
+      const hp = serverHostPort(kubeServer);
+      if (!hp || !kubeServer.startsWith('https://')) {
+        problem(V('KUBECONFIG_SERVER'), `${q(kubeServer)} is not an https URL; give the address this machine reaches cluster ${label}'s API server at, like https://127.0.0.1:16443 through an SSH tunnel`);
+      } else if (isUnspecifiedHost(hp.host)) {
+        problem(V('KUBECONFIG_SERVER'), `${q(kubeServer)} has the unspecified address, which nothing can connect to; give the address this machine reaches cluster ${label}'s API server at`);
+      } else {
+        server = kubeServer;
+      }
+    } else if (k3sMode && apiHost !== '' && apiPort !== 0) {
+      server = `https://${isIPv6(apiHost) ? `[${apiHost}]` : apiHost}:${apiPort}`;
+    }
+    // A context of that name for another server would be used by steps 01-09, and step 00 does not replace it.
+    const existing = k3sMode && context !== null && server !== '' ? contexts?.get(context) : undefined;
+    if (existing?.server && existing.server !== server) {
+      problem(
+        V('CONTEXT'),
+        `KUBECONFIG already has context ${q(context ?? '')} for the API server ${existing.server}, not ${server}, which step 00 writes for ${V('K3S_KUBECONFIG')}; ` +
+          `step 00 does not replace it: if it is stale, remove it (kubectl config delete-context ${context}, and delete-cluster and delete-user for its entries), or give this cluster another name`,
+      );
     }
 
     // name and ID
@@ -530,7 +610,12 @@ export function buildConfig(vars, kube, options = {}) {
 
   // ---- across the two clusters ----
   const { a: na, b: nb } = nets;
-  if (clusters.a.server !== '' && clusters.a.server === clusters.b.server) {
+  if (k3sMode) {
+    if (clusters.a.server !== '' && clusters.a.server === clusters.b.server) {
+      const variable = value('CLUSTER_B_KUBECONFIG_SERVER') !== '' ? 'CLUSTER_B_KUBECONFIG_SERVER' : 'CLUSTER_B_API_HOST';
+      problem(variable, `gives the API server ${clusters.b.server}, the same as cluster A's, so step 00 would write one server for both clusters and they would be one; give each cluster its own address`);
+    }
+  } else if (clusters.a.server !== '' && clusters.a.server === clusters.b.server) {
     let message = `context ${q(clusters.b.context)} reaches the same API server (${clusters.b.server}) as CLUSTER_A_CONTEXT (${q(clusters.a.context)}), so both would be one cluster`;
     if (na.contextCluster !== undefined && na.contextCluster === nb.contextCluster) {
       message += `. Both contexts name the cluster entry ${q(na.contextCluster)}; in a merged kubeconfig the first file's entry of a name wins, so rename the cluster and user entries too, not just the contexts (K3s calls all three "default")`;
@@ -674,6 +759,7 @@ export function buildConfig(vars, kube, options = {}) {
   const config = {
     envFile: options.envFile ?? null,
     kubeconfig,
+    k3s: k3sFiles.a && k3sFiles.b ? { a: k3sInput(k3sFiles.a), b: k3sInput(k3sFiles.b) } : null,
     ciliumVersion,
     a: clusters.a,
     b: clusters.b,
@@ -685,6 +771,12 @@ export function buildConfig(vars, kube, options = {}) {
   };
   return { config: deepFreeze(config), problems: [] };
 }
+
+/**
+ * What Config.k3s keeps of a K3s kubeconfig (no CA data: step 00 reads the file again).
+ * @param {K3sFileInfo} info
+ */
+const k3sInput = (info) => ({ file: info.file, context: info.context, cluster: info.cluster, user: info.user, server: info.server });
 
 /**
  * Checks an explicitly given API host; returns it (as given) for the config.
@@ -738,6 +830,15 @@ function deepFreeze(obj) {
   return obj;
 }
 
+/** Whether a file does not exist yet or holds nothing but whitespace (step 00 may create it). @param {string} file */
+function isMissingOrBlank(file) {
+  try {
+    return fs.readFileSync(file, 'utf8').trim() === '';
+  } catch (err) {
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'ENOENT';
+  }
+}
+
 /**
  * Reads the settings: the env file (opts.envFile, else RUNBOOK_ENV, else .env in
  * cwd), the environment on top (it wins), defaults under both; then the
@@ -788,8 +889,18 @@ export function loadConfig(opts = {}) {
   for (const name of VARIABLES) vars[name] = env[name] !== undefined ? env[name] : fileVars[name];
 
   const kubeconfigValue = (vars.KUBECONFIG ?? '').trim() || DEFAULTS.KUBECONFIG;
-  const kube = tryReadKubeconfig(kubeconfigValue, { home, cwd });
-  const result = buildConfig(vars, kube, { envFile, home, cwd });
+  /** @type {KubeconfigInfo} */
+  let kube = tryReadKubeconfig(kubeconfigValue, { home, cwd });
+  // Step 00's inputs, and the file it writes (KUBECONFIG's first entry), which may not exist yet.
+  const target = resolveKubeconfigPaths(kubeconfigValue, { home, cwd })[0] ?? '';
+  /** @type {Partial<Record<ClusterKey, K3sFileInfo | { error: string }>>} */
+  const k3s = {};
+  for (const key of /** @type {ClusterKey[]} */ (['a', 'b'])) {
+    const v = (vars[`CLUSTER_${key.toUpperCase()}_K3S_KUBECONFIG`] ?? '').trim();
+    if (v !== '') k3s[key] = readK3sInput(v, { home, cwd, target });
+  }
+  if ((k3s.a || k3s.b) && 'error' in kube && isMissingOrBlank(target)) kube = { contexts: new Map() };
+  const result = buildConfig(vars, kube, { envFile, home, cwd, k3s });
   problems.push(...result.problems);
   if (problems.length > 0 || result.config === null) {
     throw new ConfigError(problems, envFile ? `env file ${envFile}` : 'no env file; defaults and environment');

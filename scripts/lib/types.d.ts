@@ -77,6 +77,13 @@ export interface Config {
   envFile: string | null;
   /** The kubeconfig path(s) as kubectl would see them (KUBECONFIG). */
   kubeconfig: string;
+  /**
+   * Step 00's inputs, the two kubeconfigs as they come off the K3s servers
+   * (CLUSTER_A/B_K3S_KUBECONFIG), or null when they are not given (no step 00).
+   * Step 00 writes them into KUBECONFIG's first file as the clusters' contexts,
+   * with the server ClusterConfig.server.
+   */
+  k3s: { a: K3sInput; b: K3sInput } | null;
   ciliumVersion: string;
   a: ClusterConfig;
   b: ClusterConfig;
@@ -86,6 +93,18 @@ export interface Config {
   hubble: HubbleConfig;
   echo: EchoConfig;
   timeouts: Timeouts;
+}
+
+/** A kubeconfig as a K3s server writes it (/etc/rancher/k3s/k3s.yaml): names and server only. */
+export interface K3sInput {
+  /** Absolute path, symlinks resolved. */
+  file: string;
+  /** Its one context, and the cluster and user that context names (K3s: all "default"). */
+  context: string;
+  cluster: string;
+  user: string;
+  /** Its server URL (K3s: https://127.0.0.1:6443). */
+  server: string;
 }
 
 /** One problem found while validating the config: the variable and what is wrong. */

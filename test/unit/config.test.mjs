@@ -205,6 +205,8 @@ const BROKEN = [
   { title: 'UI without relay', vars: { HUBBLE_RELAY_ENABLED: 'false' }, variable: 'HUBBLE_UI_ENABLED', phrase: /reads flows through Hubble Relay/ },
   { title: 'echo pages equal', vars: { CLUSTER_B_ECHO_PAGE: 'Cluster A' }, variable: 'CLUSTER_B_ECHO_PAGE', phrase: /the same as CLUSTER_A_ECHO_PAGE; the checks tell the clusters apart/ },
   { title: 'echo page containing the other', vars: { CLUSTER_B_ECHO_PAGE: 'Cluster AB' }, variable: 'CLUSTER_B_ECHO_PAGE', phrase: /contain one another/ },
+  { title: 'a K3s kubeconfig for one cluster only', vars: { CLUSTER_A_K3S_KUBECONFIG: '/k3s/a.yaml', CLUSTER_A_API_HOST: '192.168.254.10', CLUSTER_B_API_HOST: '192.168.254.11' }, variable: 'CLUSTER_B_K3S_KUBECONFIG', phrase: /is empty while CLUSTER_A_K3S_KUBECONFIG is set/ },
+  { title: 'a kubeconfig server without a K3s kubeconfig', vars: { CLUSTER_A_KUBECONFIG_SERVER: 'https://127.0.0.1:16443' }, variable: 'CLUSTER_A_KUBECONFIG_SERVER', phrase: /only step 00 writes the kubeconfig/ },
 ];
 
 for (const c of BROKEN) {
@@ -325,5 +327,5 @@ test('DEFAULTS hold the article values, with the corrected service CIDR for B', 
   t.is(DEFAULTS.CLUSTER_B_SERVICE_CIDR, '10.112.0.0/12');
   t.is(DEFAULTS.CLUSTER_A_SERVICE_CIDR, '10.96.0.0/12');
   t.is(DEFAULTS.CLUSTER_A_API_HOST, '');
-  t.is(VARIABLES.length, 2 + 12 * 2 + 1 + 4 + 6 + 6);
+  t.is(VARIABLES.length, 2 + 2 + 13 * 2 + 1 + 4 + 6 + 6);
 });
