@@ -6,16 +6,18 @@
  * Runs the nine steps in order in one process. Each step checks before it acts,
  * so a second run, or a run after an interruption, skips what is done and
  * finishes the rest. At the end, a table of the steps with their ok / changed /
- * failed counts and durations.
+ * failed counts and durations. With CLUSTER_A_K3S_KUBECONFIG and
+ * CLUSTER_B_K3S_KUBECONFIG set, step 00 (merge the two K3s kubeconfigs into
+ * KUBECONFIG) runs first.
  *
  *   --from NN     start at step NN (the steps before it are assumed done)
  *   --only NN     run only step NN
  *   --transcript  print the whole runbook as one bash script, from the config alone
  *   --dry-run     probe the clusters read-only and show what would change
  */
-import { STEPS } from './steps.mjs';
+import { STEPS, KUBECONFIG_STEP, stepsFor } from './steps.mjs';
 import { parseArgs, headerComment, UsageError } from './lib/cli.mjs';
-import { guard, prepare, toolsFor, transcript, runSteps, reportFailure, interruptible } from './lib/step.mjs';
+import { guard, prepare, toolsFor, transcript, runSteps, reportFailure, interruptible, InputError } from './lib/step.mjs';
 import { acquireLock } from './lib/lock.mjs';
 import { out, style } from './lib/output.mjs';
 import { readFileSync } from 'node:fs';
@@ -33,8 +35,13 @@ await guard(async () => {
     out.info('\nSettings come from .env (or the file RUNBOOK_ENV names); see env.example.');
     return 0;
   }
-  const steps = select(args.values.get('from'), args.values.get('only'));
-  const config = prepare(args.transcript ? [] : toolsFor(steps));
+  const selected = select(args.values.get('from'), args.values.get('only'));
+  const config = prepare(args.transcript ? [] : toolsFor(selected));
+  const applies = stepsFor(config);
+  const steps = selected.filter((s) => applies.includes(s));
+  if (steps.length === 0) {
+    throw new InputError('step 00 merges the K3s kubeconfigs that CLUSTER_A_K3S_KUBECONFIG and CLUSTER_B_K3S_KUBECONFIG name, and neither is set (see env.example)');
+  }
   if (args.transcript) {
     process.stdout.write(transcript(steps, config, args.flags));
     return 0;
@@ -63,11 +70,12 @@ await guard(async () => {
  */
 function select(from, only) {
   if (from && only) throw new UsageError('--from and --only exclude each other');
+  const all = [KUBECONFIG_STEP, ...STEPS];
   const id = from ?? only;
-  if (id === undefined) return STEPS;
-  const i = STEPS.findIndex((s) => s.id === id.padStart(2, '0'));
-  if (i < 0) throw new UsageError(`no step ${id}: the steps are ${STEPS.map((s) => s.id).join(', ')}`);
-  return only ? [STEPS[i]] : STEPS.slice(i);
+  if (id === undefined) return all;
+  const i = all.findIndex((s) => s.id === id.padStart(2, '0'));
+  if (i < 0) throw new UsageError(`no step ${id}: the steps are ${all.map((s) => s.id).join(', ')}`);
+  return only ? [all[i]] : all.slice(i);
 }
 
 /**
