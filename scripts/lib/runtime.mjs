@@ -3,7 +3,8 @@
 // every word), the config's KUBECONFIG in the environment, stdin from rendered
 // manifests, files in a private temp folder that is removed at once. Reads are
 // retried with backoff on transient API errors; an unreachable API server ends
-// in an error that names the cluster and its address. Secret output is never
+// in an error that names the cluster and its address; a wait that times out, in
+// one that says what it waited for and what it last saw. Secret output is never
 // printed. Every process start is counted (the benchmark reads the counts).
 import { $ } from 'zx';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandLine } from './shell.mjs';
 import { out, showWait } from './output.mjs';
+import { getObjects } from './probes.mjs';
 
 /** @typedef {import('./actions.js').Command} Command */
 /** @typedef {import('./types.js').Config} Config */
@@ -160,12 +162,39 @@ export class Runtime {
           await sleep(200 * 2 ** attempt, this.signal);
           continue;
         }
-        throw this.failure(cmd, line, p.exitCode, stderr, cmd.secret ? '' : stdout);
+        const err = this.failure(cmd, line, p.exitCode, stderr, cmd.secret ? '' : stdout);
+        if (cmd.wait && cmd.tool === 'kubectl' && TIMED_OUT.test(stderr)) err.message += await this.lastSeen(cmd);
+        throw err;
       }
     } finally {
       stopWait();
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * After `kubectl wait` or `kubectl rollout status` timed out (kubectl then says
+   * only "timed out waiting for the condition"): what it waited for, and the
+   * objects as they are now, read once — the value at the awaited path or the
+   * nearest part of it that exists, replica counts, conditions.
+   * @param {Command} cmd
+   * @returns {Promise<string>} lines to add to the error, or '' when it cannot tell
+   */
+  async lastSeen(cmd) {
+    const { namespace, refs, condition } = waitArgs(cmd.args);
+    const c = cmd.cluster;
+    if (!c || !refs.length) return '';
+    const wanted = `\n  waited ${cmd.wait?.timeout}s for ${cmd.wait?.what}${condition ? ` (${condition})` : ''}`;
+    let live;
+    try {
+      live = [...(await getObjects(this, c, namespace, refs)).values()];
+    } catch (err) {
+      return `${wanted}\n  last seen: could not read ${refs.join(' ')} (${firstLine(err instanceof ToolError ? err.stderr : String(err))})`;
+    }
+    const seen = live.map((o) => describeObject(o, condition));
+    const missing = refs.length - live.length;
+    if (missing > 0) seen.push(`${missing === refs.length ? refs.join(' ') : `${missing} of ${refs.join(' ')}`} not found`);
+    return `${wanted}\n  last seen on ${c.context}: ${seen.join('; ')}`;
   }
 
   /**
@@ -182,6 +211,66 @@ export class Runtime {
     return new ToolError(`${line} failed: ${why}`, { line, code, stderr, stdout });
   }
 }
+
+const TIMED_OUT = /timed out waiting|exceeded its progress deadline/i;
+
+/**
+ * Namespace, object references and --for condition of a `kubectl wait` or
+ * `kubectl rollout status` argv.
+ * @param {string[]} args
+ */
+export function waitArgs(args) {
+  const at = args.findIndex((a) => a === 'wait' || a === 'rollout');
+  const rest = at < 0 ? [] : args.slice(at + (args[at] === 'rollout' ? 2 : 1));
+  let namespace = null;
+  let condition = '';
+  /** @type {string[]} */
+  const refs = [];
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i];
+    if (a === '-n' || a === '--namespace') namespace = rest[++i] ?? null;
+    else if (a.startsWith('--namespace=')) namespace = a.slice('--namespace='.length);
+    else if (a.startsWith('--for=')) condition = a.slice('--for='.length);
+    else if (!a.startsWith('-')) refs.push(a);
+  }
+  return { namespace, refs, condition };
+}
+
+/**
+ * One object as a wait left it, in a line: the value at the awaited jsonpath (or
+ * the nearest part of the path that exists), a Deployment's replica counts, and
+ * its conditions.
+ * @param {any} o
+ * @param {string} condition the --for value ("jsonpath={.status…}=x", "condition=Established", …)
+ */
+export function describeObject(o, condition) {
+  /** @type {string[]} */
+  const parts = [];
+  const jp = /^jsonpath=\{([^}]*)\}(?:=(.*))?$/.exec(condition);
+  if (jp) {
+    const steps = jp[1].replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean);
+    const show = (/** @type {string[]} */ st) => st.map((x) => (/^\d+$/.test(x) ? `[${x}]` : `.${x}`)).join('');
+    let v = o;
+    let i = 0;
+    for (; i < steps.length && v !== null && typeof v === 'object' && v[steps[i]] !== undefined; i++) v = v[steps[i]];
+    if (i === steps.length) parts.push(`${show(steps)} is ${brief(v)}${jp[2] !== undefined && String(v) !== jp[2] ? `, not ${jp[2]}` : ''}`);
+    else parts.push(i === 0 ? `no ${show(steps)}` : `${show(steps.slice(0, i))} is ${brief(v)} (no ${show(steps.slice(i))})`);
+  }
+  const st = o.status ?? {};
+  if (o.kind === 'Deployment') {
+    parts.push(`${st.readyReplicas ?? 0} of ${o.spec?.replicas ?? 1} replicas ready (${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available)`);
+  }
+  const conditions = (st.conditions ?? []).map((/** @type {any} */ x) =>
+    `${x.type}=${x.status}${x.reason ? ` (${x.reason})` : ''}${x.message ? `: ${String(x.message).slice(0, 160)}` : ''}`);
+  parts.push(conditions.length ? `conditions ${conditions.join(', ')}` : 'no conditions');
+  return `${o.kind.toLowerCase()}/${o.metadata?.name}: ${parts.join('; ')}`;
+}
+
+/** @param {any} v */
+const brief = (v) => {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 160 ? `${s.slice(0, 157)}...` : s;
+};
 
 /** @param {string} s */
 export const firstLine = (s) => s.trim().split('\n').find((l) => l.trim()) ?? '';
