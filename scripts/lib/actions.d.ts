@@ -18,6 +18,11 @@ export interface Command {
   files?: Manifest[];
   /** Only reads: safe to retry. (kubectl calls of the runbook are all safe to repeat.) */
   read?: boolean;
+  /**
+   * A Helm operation on these clusters' release `cilium` (install, upgrade): on a
+   * transient API error it runs again, after dropping the revision it left unfinished.
+   */
+  helm?: ClusterConfig[];
   /** stdout carries Secret data: never printed, logged or written anywhere. */
   secret?: boolean;
   /** A wait: shown with elapsed time and timeout while it runs. */

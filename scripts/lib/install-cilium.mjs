@@ -59,7 +59,7 @@ export function preflight(config, c) {
 export function installCilium(config, c, opts = {}) {
   const values = ciliumValues(config, c);
   const wanted = values.objects[0];
-  const install = withOpts(cilium(c, 'install', '--version', config.ciliumVersion, '--values', values.name), { files: [values] });
+  const install = withOpts(cilium(c, 'install', '--version', config.ciliumVersion, '--values', values.name), { files: [values], helm: [c] });
   /** What differs between the wanted values and chart and a release's. @param {HelmRelease} release */
   const differences = (release) => {
     const diff = valueDiff(wanted, release.values);
@@ -125,7 +125,7 @@ export function installCilium(config, c, opts = {}) {
     commands: [install],
     verify: [
       withOpts(cilium(c, 'status', '--wait', '--wait-duration', duration(config.timeouts.cilium), '--interactive=false'),
-        { wait: { what: `Cilium on ${c.context} to be ready`, timeout: config.timeouts.cilium } }),
+        { wait: { what: `Cilium on ${c.context} to be ready`, timeout: config.timeouts.cilium }, read: true }),
     ],
   };
 }

@@ -58,13 +58,13 @@ export function enableMesh(config, c) {
       }
       return { state: 'verify', detail: 'enabled; waiting for it to be ready' };
     },
-    commands: [cilium(c, 'clustermesh enable', '--service-type', type)],
+    commands: [withOpts(cilium(c, 'clustermesh enable', '--service-type', type), { helm: [c] })],
     verify: [
       ...(lb ? [withOpts(kubectl(c, 'wait', '-n', 'kube-system', `--for=jsonpath={.status.loadBalancer.ingress[0].ip}=${c.meshIp}`,
         `svc/${APISERVER}`, `--timeout=${duration(config.timeouts.resources)}`),
       { wait: { what: `${APISERVER} on ${c.context} to get ${c.meshIp}`, timeout: config.timeouts.resources } })] : []),
       withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
-        { wait: { what: `clustermesh-apiserver on ${c.context}`, timeout: config.timeouts.mesh } }),
+        { wait: { what: `clustermesh-apiserver on ${c.context}`, timeout: config.timeouts.mesh }, read: true }),
     ],
     async hint(rt) {
       const live = await getObjects(rt, c, 'kube-system', [`svc/${APISERVER}`]);
@@ -137,9 +137,9 @@ export function connectMesh(config) {
       return configured ? { state: 'verify', detail: 'configured; waiting for the connection' } : { state: 'todo', detail: 'not connected' };
     },
     statusLabel: 'mesh',
-    commands: [cilium(a, 'clustermesh connect', '--destination-context', b.context)],
+    commands: [withOpts(cilium(a, 'clustermesh connect', '--destination-context', b.context), { helm: [a, b] })],
     verify: [a, b].map((c) => withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
-      { wait: { what: `${c.context} to connect to the other cluster`, timeout: config.timeouts.mesh } })),
+      { wait: { what: `${c.context} to connect to the other cluster`, timeout: config.timeouts.mesh }, read: true })),
     async hint(rt, error) {
       return meshHint(rt, config, error);
     },

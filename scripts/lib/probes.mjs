@@ -7,8 +7,8 @@ import { kubectl } from './commands.mjs';
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
 
 /**
- * @typedef {{ revision: number, status: string, since: string, description: string, chartVersion: string, values: Record<string, any> }} HelmRelease
- *   status: deployed, superseded, pending-install, pending-upgrade, failed …; since: when its operation started (RFC 3339)
+ * @typedef {{ secret: string, revision: number, status: string, since: string, description: string, chartVersion: string, values: Record<string, any> }} HelmRelease
+ *   secret: the Secret holding this revision; status: deployed, superseded, pending-install, pending-upgrade, failed …; since: when its operation started (RFC 3339)
  */
 
 /**
@@ -27,6 +27,7 @@ export function decodeHelmRelease(data) {
 function releaseOf(s) {
   const rel = decodeHelmRelease(s.data?.release ?? '');
   return {
+    secret: s.metadata?.name ?? '',
     revision: rel.version ?? Number(s.metadata?.labels?.version ?? 0),
     status: rel.info?.status ?? s.metadata?.labels?.status ?? '?',
     since: rel.info?.last_deployed ?? '',

@@ -1,8 +1,11 @@
 // @ts-check
 // Runs kubectl and cilium for the steps: argv arrays through zx (which quotes
 // every word), the config's KUBECONFIG in the environment, stdin from rendered
-// manifests, files in a private temp folder that is removed at once. Reads are
-// retried with backoff on transient API errors; an unreachable API server ends
+// manifests, files in a private temp folder that is removed at once. Reads
+// (kubectl calls, read-only cilium waits) are retried with backoff on transient
+// API errors, and so are Helm operations (cilium install, clustermesh enable and
+// connect) once the revision a failed attempt left unfinished is dropped; an
+// unreachable API server ends
 // in an error that names the cluster and its address; a wait that times out, in
 // one that says what it waited for and what it last saw. Secret output is never
 // printed. Every process start is counted (the benchmark reads the counts).
@@ -12,10 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { commandLine } from './shell.mjs';
 import { out, showWait } from './output.mjs';
-import { getObjects } from './probes.mjs';
+import { kubectl } from './commands.mjs';
+import { ciliumReleases, getObjects } from './probes.mjs';
 
 /** @typedef {import('./actions.js').Command} Command */
 /** @typedef {import('./types.js').Config} Config */
+/** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
 /** @typedef {'run' | 'dry-run' | 'transcript'} Mode */
 
 /** A failed kubectl/cilium call. The message is safe to print (no Secret data). */
@@ -144,6 +149,7 @@ export class Runtime {
       args = args.map((a) => names.get(a) ?? a);
     }
     const stopWait = cmd.wait ? showWait(cmd.wait.what, cmd.wait.timeout) : () => {};
+    const started = Date.now();
     try {
       for (let attempt = 0; ; attempt++) {
         this.counts[cmd.tool]++;
@@ -157,8 +163,9 @@ export class Runtime {
           return { stdout, stderr };
         }
         const retryable = isTransient(stderr) || isUnreachable(stderr);
-        if (retryable && attempt < this.retries && (cmd.read || cmd.tool === 'kubectl')) {
-          if (this.verbose) out.warn(`  ↻ transient error, retrying: ${firstLine(stderr)}`);
+        if (retryable && attempt < this.retries && (cmd.read || cmd.tool === 'kubectl' || cmd.helm)) {
+          if (this.verbose || cmd.helm) out.warn(`  ↻ transient error, retrying: ${firstLine(stderr)}`);
+          if (cmd.helm) await this.dropUnfinishedHelm(cmd.helm, started);
           await sleep(200 * 2 ** attempt, this.signal);
           continue;
         }
@@ -169,6 +176,26 @@ export class Runtime {
     } finally {
       stopWait();
       if (dir) rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /**
+   * After a Helm operation of ours failed: the release revisions it began and
+   * left pending (its final status update failed), or a first install it left
+   * failed, would refuse the next attempt ("another operation is in progress",
+   * "cannot reuse a name"). They are ours — begun since `since`, by a command
+   * that has exited, under the lock — so their records go; what they created
+   * stays for the next attempt to take over, as Helm does.
+   * @param {ClusterConfig[]} clusters @param {number} since ms
+   */
+  async dropUnfinishedHelm(clusters, since) {
+    for (const c of clusters) {
+      const history = await ciliumReleases(this, c);
+      const deployed = history.some((r) => r.status === 'deployed');
+      for (const r of history) {
+        if (!(Date.parse(r.since) >= since) || !(/^pending-/.test(r.status) || (r.status === 'failed' && !deployed))) continue;
+        await this.exec(kubectl(c, 'delete', 'secret', '-n', 'kube-system', r.secret, '--ignore-not-found'));
+      }
     }
   }
 
