@@ -27,6 +27,8 @@ export interface TwinFaults {
   latencyMs: number;
   /** 0..1: share of API requests that fail transiently (HTTP 500 or a dropped connection). */
   errorRate: number;
+  /** errorRate applies only to requests whose User-Agent matches (all when unset): /^kubectl\// or /^cilium-cli\//. */
+  userAgent?: RegExp;
 }
 
 export interface TwinOptions {

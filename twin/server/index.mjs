@@ -142,7 +142,7 @@ export async function startApiServer(o) {
     const socket = /** @type {import('node:tls').TLSSocket} */ (req.socket);
     if (!socket.authorized) return sendError(res, unauthorized());
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
-    if (faults.errorRate > 0 && Math.random() < faults.errorRate) {
+    if (faults.errorRate > 0 && (!faults.userAgent || faults.userAgent.test(String(req.headers['user-agent'] ?? ''))) && Math.random() < faults.errorRate) {
       faultToggle = !faultToggle;
       if (faultToggle) {
         entry.fault = 'error';
