@@ -4,11 +4,11 @@
 // manifests, files in a private temp folder that is removed at once. Reads
 // (kubectl calls, read-only cilium waits) are retried with backoff on transient
 // API errors, and so are Helm operations (cilium install, clustermesh enable and
-// connect) once the revision a failed attempt left unfinished is dropped; an
-// unreachable API server ends
-// in an error that names the cluster and its address; a wait that times out, in
-// one that says what it waited for and what it last saw. Secret output is never
-// printed. Every process start is counted (the benchmark reads the counts).
+// connect) once the revision a failed attempt left unfinished is dropped. An
+// unreachable API server ends in an error that names the cluster and its
+// address; a wait that times out, in one that says what it waited for and what
+// it last saw. Secret output is never printed. Every process start is counted
+// (the benchmark reads the counts).
 import { $ } from 'zx';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
