@@ -231,7 +231,7 @@ export class Runtime {
     const c = cmd.cluster;
     if (c && isUnreachable(stderr)) {
       return new ToolError(
-        `cluster ${c.label} (context ${c.context}): the API server at ${c.server} is not reachable — ${firstLine(stderr)}`,
+        `cluster ${c.label} (context ${c.context}): the API server at ${c.server} is not reachable — ${telling(stderr)}`,
         { line, code, stderr, stdout });
     }
     const why = stderr.trim() || stdout.trim().split('\n').slice(-3).join('\n') || `exit code ${code}`;
@@ -298,6 +298,14 @@ const brief = (v) => {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 160 ? `${s.slice(0, 157)}...` : s;
 };
+
+/**
+ * The line of a tool's stderr that says what went wrong: its last one that is
+ * not a klog line (kubectl logs "E1126 10:51:42.949865 … memcache.go …" before
+ * "The connection to the server … was refused").
+ * @param {string} s
+ */
+export const telling = (s) => s.trim().split('\n').filter((l) => l.trim() && !/^[IWEF]\d{4} \d\d:\d\d:\d\d/.test(l)).pop() ?? firstLine(s);
 
 /** @param {string} s */
 export const firstLine = (s) => s.trim().split('\n').find((l) => l.trim()) ?? '';
