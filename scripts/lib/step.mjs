@@ -13,6 +13,7 @@ import { executeActions, transcriptOf, StepFailure } from './executor.mjs';
 import { acquireLock, LockError } from './lock.mjs';
 import { which } from './which.mjs';
 import { out, style } from './output.mjs';
+import { diagnoseFailure, diagnosticsLines } from './diagnostics.mjs';
 
 /** @typedef {import('./actions.js').Step} Step */
 /** @typedef {import('./types.js').Config} Config */
@@ -112,6 +113,7 @@ export async function runSteps(steps, config, opts) {
     result.seconds = (performance.now() - started) / 1000;
     out.info(verdict(result, opts.mode));
     recordStats(result);
+    if (result.error && opts.mode === 'run') await diagnoseFailure(config, step, result.error, opts.signal);
     if (result.error) break;
   }
   return results;
@@ -151,6 +153,7 @@ export function reportFailure(err, again) {
     out.error(`  command: ${err.tool.line}`);
     if (err.tool.stderr.trim()) out.error(err.tool.stderr.trim().split('\n').map((l) => `  │ ${l}`).join('\n'));
   }
+  for (const l of diagnosticsLines(err)) out.error(l);
   out.error(`\nfix the cause and run \`${again}\` again`);
 }
 

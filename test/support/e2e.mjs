@@ -76,6 +76,8 @@ export async function e2eTwin(t, o = {}) {
   const envFile = writeTwinEnv(twin, vars);
   const env = processEnvFor(twin, envFile);
   env.PATH = pathWithTools(env.PATH);
+  // A step that fails saves a diagnostics bundle: into the twin's folder, not the work tree.
+  env.RUNBOOK_DIAGNOSTICS_DIR = join(twin.dir, 'diagnostics');
   const h = {
     twin, net, vars, envFile, env,
     run: (/** @type {string} */ script, /** @type {string[]} */ args = [], /** @type {RunOptions} */ ro = {}) =>
