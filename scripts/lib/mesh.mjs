@@ -8,6 +8,7 @@ import { cilium, kubectl, duration, withOpts } from './commands.mjs';
 import { getObjects, deploymentReady, lbIp } from './probes.mjs';
 import { ToolError } from './runtime.mjs';
 import { POOL_RESOURCE, MESH_POOL } from './manifests.mjs';
+import { caMismatchHint, saysCaMismatch, sameIpHint, sharedMeshIps } from './diagnose.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
@@ -154,20 +155,12 @@ export function connectMesh(config) {
  */
 async function meshHint(rt, config, error) {
   const text = error instanceof ToolError ? `${error.stderr}\n${error.stdout}` : error.message;
-  if (/CA certificates do not match/i.test(text)) {
-    return `the clusters have different Cilium CAs. Cilium on ${config.b.context} was installed without ${config.a.context}'s CA: ` +
-      `uninstall it there, delete its cilium-ca Secret, and run steps 02 and 03 again.`;
-  }
+  if (saysCaMismatch(text)) return caMismatchHint(config.a.context, config.b.context);
   if (/non-unique name|same, non-unique/i.test(text)) return 'CLUSTER_A_NAME and CLUSTER_B_NAME (or the IDs) must differ, and the installed values must match them.';
   if (/default name/i.test(text)) return 'a cluster is installed with the name "default": K3s names every cluster so; reinstall with CLUSTER_X_NAME set.';
   const [sa, sb] = await Promise.all([meshStatus(rt, config.a), meshStatus(rt, config.b)]);
-  const ipa = sa?.access_information?.service_ips ?? [];
-  const ipb = sb?.access_information?.service_ips ?? [];
-  const shared = ipa.filter((/** @type {string} */ ip) => ipb.includes(ip));
-  if (shared.length) {
-    return `both clustermesh-apiservers are reached at ${shared.join(', ')}: two apiservers behind one IP never connect ` +
-      '("remote cluster configuration required but not found"). Give the clusters different CLUSTER_X_MESH_IP values.';
-  }
+  const shared = sharedMeshIps(sa, sb);
+  if (shared.length) return `${sameIpHint(shared)} Give the clusters different CLUSTER_X_MESH_IP values.`;
   return `see \`cilium clustermesh status --context ${config.a.context}\` and \`--context ${config.b.context}\`: ` +
     'nodes must reach the other cluster\'s clustermesh-apiserver on 2379/tcp.';
 }
