@@ -15,10 +15,11 @@
 //
 // Collection only reads: `kubectl get` and `cilium … status`, each with a short
 // timeout, all at once. Secrets are never fetched; objects of kind Secret lose
-// data/stringData, fields holding keys are dropped from the cilium JSON, and
+// data/stringData, fields holding keys (the CLI's client_key …) are blanked, and
 // anything that looks like a PEM private key (also base64-encoded) is cut from
 // every text before it is written. Folder 0700, files 0600. Whatever goes wrong
 // while collecting is noted in the bundle and never replaces the step's own error.
+// Not for dry runs, interrupted runs, or step 00 (local kubeconfig files only).
 import { execFile } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -87,7 +88,7 @@ export function scrubText(text) {
 }
 
 /** Fields of `cilium clustermesh status -o json` that may carry keys (the CLI's accessInformation). */
-const KEY_FIELDS = new Set(['client_key', 'external_workload_key', 'key', 'tls.key', 'ca.key', 'private_key', 'privateKey']);
+const KEY_FIELDS = new Set(['client_key', 'external_workload_key', 'tls.key', 'ca.key', 'private_key', 'privateKey']);
 
 /**
  * A copy without Secret contents: objects of kind Secret lose data and
@@ -403,11 +404,15 @@ export async function diagnoseFailure(config, step, err, signal) {
   // Interrupted: nothing to diagnose. Step 00 only merges local kubeconfig files
   // and promises not to contact a cluster.
   if (signal?.aborted || step.id === '00') return;
-  const r = await saveDiagnostics(config, {
-    step: `${step.id} ${step.title}`, action: err.action, message: err.message,
-    tool: err.tool && { line: err.tool.line, code: err.tool.code, stderr: err.tool.stderr, stdout: err.tool.stdout },
-  }, { signal });
-  if (r) bundles.set(err, r);
+  try {
+    const r = await saveDiagnostics(config, {
+      step: `${step.id} ${step.title}`, action: err.action, message: String(err.message),
+      tool: err.tool && { line: err.tool.line, code: err.tool.code, stderr: String(err.tool.stderr ?? ''), stdout: String(err.tool.stdout ?? '') },
+    }, { signal });
+    if (r) bundles.set(err, r);
+  } catch (e) { // never in the way of the step's own error
+    bundles.set(err, { error: e instanceof Error ? e.message : String(e) });
+  }
 }
 
 /**

@@ -297,11 +297,13 @@ test('scrubText cuts PEM private keys, escaped in JSON and base64-encoded, and k
 });
 
 test('redact drops Secret data and key fields, and leaves other objects alone', (t) => {
+  /** @type {any} */
   const list = {
     kind: 'List',
     items: [
       { kind: 'Secret', metadata: { name: 'cilium-ca', annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"data":{"ca.key":"x"}}' } }, data: { 'ca.crt': 'Y2VydA==', 'ca.key': 'a2V5' }, stringData: { x: 'y' } },
       { kind: 'ConfigMap', metadata: { name: 'cilium-config' }, data: { 'cluster-name': 'cluster-a' } },
+      { kind: 'Deployment', spec: { template: { spec: { tolerations: [{ key: 'CriticalAddonsOnly', operator: 'Exists' }] } } } },
     ],
     access_information: { ca: 'Y2E=', client_cert: 'Y2VydA==', client_key: 'a2V5' },
   };
@@ -310,6 +312,7 @@ test('redact drops Secret data and key fields, and leaves other objects alone', 
   t.deepEqual(r.items[0].stringData, { x: '<removed>' });
   t.is(r.items[0].metadata.annotations['kubectl.kubernetes.io/last-applied-configuration'], '<removed>');
   t.deepEqual(r.items[1], list.items[1]);
+  t.deepEqual(r.items[2], list.items[2], 'a toleration\'s key is no key');
   t.deepEqual(r.access_information, { ca: 'Y2E=', client_cert: 'Y2VydA==', client_key: '<removed>' });
   t.is(list.items[0].data['ca.key'], 'a2V5', 'the input is not changed');
 });
