@@ -89,7 +89,7 @@ export const keyOf = (o) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
  * @param {{
  *   title: string, cluster: ClusterConfig, manifest: Manifest, namespace: string | null,
  *   requires?: Requirement[], missingKind: string,
- *   verify?: Command[], seen?: (objects: Map<string, any>) => void,
+ *   verify?: Command[], seen?: (objects: Map<string, any> | null) => void,
  * }} spec missingKind: the message when kubectl does not know a kind of the manifest yet
  * @returns {Action}
  */
@@ -104,6 +104,7 @@ export function applyManifest(spec) {
       try {
         live = await getObjects(rt, c, spec.namespace, refs);
       } catch (err) {
+        spec.seen?.(null);
         if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {
           return { state: 'blocked', message: spec.missingKind };
         }

@@ -26,8 +26,16 @@ export const LB_IP_PATH = '{.status.loadBalancer.ingress[0].ip}';
  */
 export function echoActions(config, c) {
   const { namespace: ns, name } = config.echo;
-  /** @type {{ ip: string }} */
+  // The Service's IP as the apply check read it. The executor starts both checks
+  // at once; the VIP check waits for the apply check's read instead of making
+  // its own, and reads again only when that found no IP.
+  /** @type {(ip: string) => void} */
+  let tell = () => {};
+  /** @type {Promise<string>} */
+  const seenIp = new Promise((resolve) => { tell = resolve; });
   const seen = { ip: '' };
+  const lbWait = withOpts(kubectl(c, 'wait', '-n', ns, `--for=jsonpath=${LB_IP_PATH}`, `svc/${name}`, `--timeout=${duration(config.timeouts.resources)}`),
+    { wait: { what: `a LoadBalancer IP for ${name} on ${c.context}`, timeout: config.timeouts.resources } });
   const deploy = applyManifest({
     title: `Echo app (${c.echoImage}) and global Service ${ns}/${name} on ${c.context}`,
     cluster: c,
@@ -38,28 +46,34 @@ export function echoActions(config, c) {
       ref: `${POOL_RESOURCE}/${APP_POOL}`, key: `ciliumloadbalancerippool/${APP_POOL}`,
       missing: `the app pool is missing on ${c.context}: run step 05 (npm run 05) first.`,
     }],
-    seen: (live) => { seen.ip = lbIp(live.get(`service/${name}`)); },
+    seen: (live) => tell(lbIp(live?.get(`service/${name}`))),
     verify: [
       withOpts(kubectl(c, 'rollout', 'status', '-n', ns, `deployment/${name}`, `--timeout=${duration(config.timeouts.rollout)}`),
         { wait: { what: `deployment/${name} on ${c.context}`, timeout: config.timeouts.rollout } }),
-      withOpts(kubectl(c, 'wait', '-n', ns, `--for=jsonpath=${LB_IP_PATH}`, `svc/${name}`, `--timeout=${duration(config.timeouts.resources)}`),
-        { wait: { what: `a LoadBalancer IP for ${name} on ${c.context}`, timeout: config.timeouts.resources } }),
+      lbWait,
     ],
   });
+  /** @param {import('./runtime.mjs').Runtime} rt */
+  const serviceIp = async (rt) => lbIp((await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`));
   const wanted = expectedPages(config, c);
   const port = config.echo.servicePort;
   return [deploy, {
     title: `${c.context}'s echo VIP answers with ${wanted.map((p) => `"${p}"`).join(' or ')}`,
     cluster: c,
     async check(rt) {
-      if (!seen.ip) seen.ip = lbIp((await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`));
-      if (!seen.ip) return { state: 'blocked', message: `Service ${ns}/${name} on ${c.context} has no LoadBalancer IP: check the app pool (step 05).` };
+      seen.ip = (await seenIp) || await serviceIp(rt);
+      // No IP yet (a run stopped before LB-IPAM answered): verify waits for it.
+      if (!seen.ip) return { state: 'verify', detail: `Service ${ns}/${name} has no LoadBalancer IP yet` };
       const page = await fetchPage(seen.ip, port, config.timeouts.http);
       if (rt.verbose || rt.mode === 'dry-run') rt.announceProbe(curlLine(seen.ip, port, config.timeouts.http));
       if (page.ok && wanted.includes(pageOf(config, page.body))) return { state: 'done', detail: `${seen.ip} → ${pageOf(config, page.body)}` };
       return { state: 'verify', detail: page.ok ? `${seen.ip} answered ${JSON.stringify(page.body.slice(0, 60))}` : `${seen.ip}: ${page.error}` };
     },
     async verifyRun(rt) {
+      if (!seen.ip) {
+        await rt.exec(lbWait);
+        seen.ip = await serviceIp(rt);
+      }
       rt.announce(curlLine(seen.ip, port, config.timeouts.http));
       const deadline = Date.now() + config.timeouts.resources * 1000;
       return rt.withWait(`${c.context}'s VIP ${seen.ip} to answer`, config.timeouts.resources, async () => {

@@ -39,9 +39,15 @@ export class StepFailure extends Error {
  */
 export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, ready) {
   let asked = !ready;
-  for (const action of actions) {
+  // Checks only read, so they all start at once (a finished step then costs the
+  // slowest probe, not the sum). An answer is used only while nothing before it
+  // has been changed or waited for; after that, each action is checked afresh.
+  const early = actions.map((a) => a.check(rt).then((r) => ({ r }), (e) => ({ e })));
+  let fresh = true;
+  for (const [i, action] of actions.entries()) {
     try {
-      const check = await action.check(rt);
+      const check = fresh ? await settled(early[i]) : await action.check(rt);
+      if (check.state !== 'done' && rt.mode === 'run') fresh = false;
       if (check.state === 'blocked') {
         throw new StepFailure(action.title, check.message, undefined);
       }
@@ -82,6 +88,16 @@ export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, f
     }
   }
   return tally;
+}
+
+/**
+ * @param {Promise<{ r: CheckResult } | { e: unknown }>} p
+ * @returns {Promise<CheckResult>}
+ */
+async function settled(p) {
+  const v = await p;
+  if ('e' in v) throw v.e;
+  return v.r;
 }
 
 /** What --dry-run shows for an action that would change something. @param {Action} action @param {CheckResult} check */
