@@ -9,7 +9,10 @@
 // decided: installing over it fails in Helm ("cannot reuse a name").
 import { cilium, kubectl, duration, withOpts } from './commands.mjs';
 import { ciliumValues } from './manifests.mjs';
-import { ciliumReleases, valueDiff } from './probes.mjs';
+import { ciliumReleases, valueDiff, getObjects, deploymentReady, daemonSetReady } from './probes.mjs';
+
+/** Cilium's agents and operator: when both are ready, an installed Cilium needs no `cilium status --wait`. */
+const WORKLOADS = ['ds/cilium', 'deploy/cilium-operator'];
 import { sameCa } from './share-ca.mjs';
 import { bashOf } from './shell.mjs';
 import { ToolError, sleep } from './runtime.mjs';
@@ -38,8 +41,7 @@ export function preflight(config, c) {
     title: `kubectl and cilium are installed and ${c.context} answers`,
     cluster: c,
     async check(rt) {
-      const k = await rt.probeJson(kver);
-      const { stdout } = await rt.probe(cver);
+      const [k, { stdout }] = await Promise.all([rt.probeJson(kver), rt.probe(cver)]);
       const cli = /cilium-cli:\s*(\S+)/.exec(stdout)?.[1] ?? stdout.trim().split('\n')[0];
       return {
         state: 'done',
@@ -72,7 +74,8 @@ export function installCilium(config, c, opts = {}) {
     title: `Install Cilium ${config.ciliumVersion} on ${c.context} (cluster.name=${c.name}, cluster.id=${c.id})`,
     cluster: c,
     async check(rt) {
-      const history = await settled(rt, config, c, await ciliumReleases(rt, c));
+      const [releases, workloads] = await Promise.all([ciliumReleases(rt, c), getObjects(rt, c, 'kube-system', WORKLOADS)]);
+      const history = await settled(rt, config, c, releases);
       const latest = history[0];
       if (latest && PENDING.test(latest.status)) return { state: 'blocked', message: stuck(config, c, latest) };
       const release = history.find((r) => r.status === 'deployed');
@@ -108,7 +111,10 @@ export function installCilium(config, c, opts = {}) {
             '`cilium upgrade --set` resets values and would drop the ClusterMesh configuration.)',
         };
       }
-      return { state: 'verify', detail: `Helm release cilium revision ${release.revision}, chart ${release.chartVersion}` };
+      const detail = `Helm release cilium revision ${release.revision}, chart ${release.chartVersion}`;
+      // Ready agents and operator: done. Otherwise `cilium status --wait` waits for them.
+      const ready = daemonSetReady(workloads.get('daemonset/cilium')) && deploymentReady(workloads.get('deployment/cilium-operator'));
+      return { state: ready && history === releases ? 'done' : 'verify', detail };
     },
     async run(rt) {
       try {

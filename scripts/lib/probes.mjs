@@ -125,5 +125,13 @@ export function deploymentReady(d) {
     (s.updatedReplicas ?? 0) === want && (s.readyReplicas ?? 0) === want && (s.replicas ?? 0) === want;
 }
 
+/** Is this DaemonSet rolled out with every pod ready? @param {any} ds */
+export function daemonSetReady(ds) {
+  const s = ds?.status ?? {};
+  const want = s.desiredNumberScheduled ?? 0;
+  return Boolean(ds) && want > 0 && (s.observedGeneration ?? 0) >= (ds.metadata?.generation ?? 0) &&
+    (s.numberReady ?? 0) === want && (s.updatedNumberScheduled ?? 0) === want && (s.numberAvailable ?? 0) === want;
+}
+
 /** The first LoadBalancer IP of a Service, or ''. @param {any} svc */
 export const lbIp = (svc) => svc?.status?.loadBalancer?.ingress?.[0]?.ip ?? '';
