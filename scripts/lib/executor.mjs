@@ -35,19 +35,17 @@ export class StepFailure extends Error {
  *   knows what was changed before an action failed
  * @param {() => Promise<string | null>} [ready] the step's prerequisites, asked
  *   once before the first change: a step run out of order changes nothing
+ * @param {ReturnType<typeof startChecks>} [early] checks already started
+ * @param {{ still: boolean }} [fresh] shared across steps: false once anything changed
  * @returns {Promise<Tally>}
  */
-export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, ready) {
+export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, ready,
+  early = startChecks(rt, actions), fresh = { still: true }) {
   let asked = !ready;
-  // Checks only read, so they all start at once (a finished step then costs the
-  // slowest probe, not the sum). An answer is used only while nothing before it
-  // has been changed or waited for; after that, each action is checked afresh.
-  const early = actions.map((a) => a.check(rt).then((r) => ({ r }), (e) => ({ e })));
-  let fresh = true;
   for (const [i, action] of actions.entries()) {
     try {
-      const check = fresh ? await settled(early[i]) : await action.check(rt);
-      if (check.state !== 'done' && rt.mode === 'run') fresh = false;
+      const check = fresh.still ? await settled(early[i]) : await action.check(rt);
+      if (check.state !== 'done' && rt.mode === 'run') fresh.still = false;
       if (check.state === 'blocked') {
         throw new StepFailure(action.title, check.message, undefined);
       }
@@ -88,6 +86,19 @@ export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, f
     }
   }
   return tally;
+}
+
+/**
+ * Starts the checks of these actions at once. Checks only read, so a finished
+ * step costs its slowest probe, not the sum. executeActions uses an answer only
+ * while nothing before it has been changed or waited for (`fresh.still`); after
+ * that, each action is checked afresh.
+ * @param {Runtime} rt
+ * @param {Action[]} actions
+ * @returns {Promise<{ r: CheckResult } | { e: unknown }>[]}
+ */
+export function startChecks(rt, actions) {
+  return actions.map((a) => a.check(rt).then((r) => ({ r }), (e) => ({ e })));
 }
 
 /**

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.mjs';
 import { parseArgs, headerComment, UsageError } from './cli.mjs';
 import { Runtime, ToolError } from './runtime.mjs';
-import { executeActions, transcriptOf, StepFailure } from './executor.mjs';
+import { executeActions, transcriptOf, StepFailure, startChecks } from './executor.mjs';
 import { acquireLock, LockError } from './lock.mjs';
 import { which } from './which.mjs';
 import { out, style } from './output.mjs';
@@ -95,16 +95,26 @@ export function transcript(steps, config, flags) {
 export async function runSteps(steps, config, opts) {
   /** @type {StepResult[]} */
   const results = [];
-  for (const step of steps) {
+  const plans = steps.map((step) => {
     const rt = new Runtime({ config, mode: opts.mode, verbose: opts.verbose, signal: opts.signal });
+    return { step, rt, actions: step.actions(config, { flags: opts.flags }) };
+  });
+  // A plain run checks every step at once: a finished runbook (a re-run, a resume
+  // after a kill) then costs about its slowest probe. Answers are used only until
+  // the first change. With --verbose and --dry-run, probes are shown step by step.
+  const ahead = opts.mode === 'run' && !opts.verbose;
+  const fresh = { still: true };
+  const early = plans.map((p) => (ahead ? startChecks(p.rt, p.actions) : undefined));
+  for (const [i, { step, rt, actions }] of plans.entries()) {
     const started = performance.now();
     out.step(step.id, step.title);
     /** @type {StepResult} */
     const result = { step, tally: { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, seconds: 0, counts: rt.counts };
     results.push(result);
     try {
-      await executeActions(rt, step.actions(config, { flags: opts.flags }), result.tally,
-        step.ready && (() => /** @type {NonNullable<Step['ready']>} */ (step.ready)(rt, config)));
+      await executeActions(rt, actions, result.tally,
+        step.ready && (() => /** @type {NonNullable<Step['ready']>} */ (step.ready)(rt, config)),
+        early[i] ?? startChecks(rt, actions), ahead ? fresh : { still: true });
     } catch (err) {
       if (!(err instanceof StepFailure)) throw err;
       result.tally.failed = 1;
