@@ -9,6 +9,7 @@
 // decided: installing over it fails in Helm ("cannot reuse a name").
 import { cilium, kubectl, duration, withOpts } from './commands.mjs';
 import { ciliumValues } from './manifests.mjs';
+import { tryReadKubeconfig } from './kubeconfig-read.mjs';
 import { ciliumReleases, valueDiff, getObjects, deploymentReady, daemonSetReady } from './probes.mjs';
 
 /** Cilium's agents and operator: when both are ready, an installed Cilium needs no `cilium status --wait`. */
@@ -41,6 +42,13 @@ export function preflight(config, c) {
     title: `kubectl and cilium are installed and ${c.context} answers`,
     cluster: c,
     async check(rt) {
+      if (config.k3s) {
+        // The K3s kubeconfigs are set: the contexts exist once step 00 has merged them.
+        const kube = tryReadKubeconfig(config.kubeconfig);
+        if ('error' in kube || !config.clusters.every((x) => kube.contexts.has(x.context))) {
+          return { state: 'blocked', message: `the contexts ${config.a.context} and ${config.b.context} are not in KUBECONFIG (${config.kubeconfig}) yet: run step 00 (npm run 00) first, which merges the K3s kubeconfigs.` };
+        }
+      }
       const [k, { stdout }] = await Promise.all([rt.probeJson(kver), rt.probe(cver)]);
       const cli = /cilium-cli:\s*(\S+)/.exec(stdout)?.[1] ?? stdout.trim().split('\n')[0];
       return {

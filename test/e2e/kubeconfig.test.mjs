@@ -13,6 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import YAML from 'yaml';
 import { startTwin } from '../../twin/twin.mjs';
 import { kubectl, pathWithTools } from '../support/kubectl.mjs';
+import { TWIN_BIN } from '../../twin/runbook-env.mjs';
 import { ROOT, tempDir } from '../support/config-fixture.mjs';
 
 /** @typedef {import('../../twin/server/types.js').RunningTwin} RunningTwin */
@@ -280,4 +281,15 @@ test('the transcript runs as printed in bash and writes the same bytes as the sc
   t.regex(refused.stderr, /already has another cluster, context or user named cluster-a; nothing was changed/);
   t.is(fs.readFileSync(p.target, 'utf8'), changed);
   t.deepEqual(besides(p.target), ['config']);
+});
+
+test('with the K3s kubeconfigs set, step 01 before step 00 names step 00 and touches no cluster', async (t) => {
+  const p = place({ CLUSTER_A_KUBECONFIG_SERVER: twin.clusters.a.server.url, CLUSTER_B_KUBECONFIG_SERVER: twin.clusters.b.server.url });
+  p.env.PATH = `${TWIN_BIN}${path.delimiter}${p.env.PATH}`;
+  const before = twin.clusters.a.server.stats().requests;
+  const r = await run(p, '01-install-a.mjs');
+  t.is(r.code, 1, r.output);
+  t.regex(r.stderr, /not in KUBECONFIG .* yet: run step 00 \(npm run 00\) first/);
+  t.is(twin.clusters.a.server.stats().requests, before, 'no request reached cluster A');
+  t.false(fs.existsSync(p.target), 'no kubeconfig was written');
 });
