@@ -13,6 +13,7 @@ import { $ } from 'zx';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setMaxListeners } from 'node:events';
 import { commandLine } from './shell.mjs';
 import { out, showWait } from './output.mjs';
 import { kubectl } from './commands.mjs';
@@ -52,10 +53,17 @@ export const isTransient = (stderr) => TRANSIENT.some((r) => r.test(stderr));
 /** @param {string} stderr */
 export const isUnreachable = (stderr) => UNREACHABLE.some((r) => r.test(stderr));
 
-/** @param {number} ms @param {AbortSignal} [signal] */
+/**
+ * Waits ms, or until signal aborts. The abort listener goes when the time is up:
+ * polls sleep hundreds of times on one signal, and listeners left on it make Node
+ * print a MaxListenersExceededWarning into the run's output.
+ * @param {number} ms @param {AbortSignal} [signal]
+ */
 export const sleep = (ms, signal) => new Promise((resolve, reject) => {
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+  if (signal?.aborted) return reject(signal.reason);
+  const onAbort = () => { clearTimeout(t); reject(signal?.reason); };
+  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(undefined); }, ms);
+  signal?.addEventListener('abort', onAbort, { once: true });
 });
 
 export class Runtime {
@@ -67,6 +75,10 @@ export class Runtime {
     this.mode = opts.mode;
     this.verbose = opts.verbose ?? false;
     this.signal = opts.signal ?? new AbortController().signal;
+    // Each running process holds an abort listener on the run's signal (Node's and
+    // zx's) until it exits; checks that start together pass Node's default of 10
+    // and it would print a MaxListenersExceededWarning into the run's output.
+    setMaxListeners(100, this.signal);
     /** Attempts after the first for reads and idempotent writes. */
     this.retries = opts.retries ?? 4;
     /** Processes started, by tool. */
