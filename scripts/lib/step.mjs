@@ -174,6 +174,8 @@ export function reportFailure(err, again) {
  */
 export function interruptible() {
   const ac = new AbortController();
+  // Every running command and wait listens to it; a run checking all steps at once has dozens.
+  setMaxListeners(0, ac.signal);
   const onSignal = (/** @type {NodeJS.Signals} */ sig) => {
     if (ac.signal.aborted) process.exit(130);
     out.error(`\n${sig}: stopping (press again to quit at once)`);
