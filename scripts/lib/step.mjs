@@ -5,6 +5,7 @@
 // PATH (exit 2) → confirmation, for a step that asks (exit 2) → lock → actions
 // → verdict. Exit codes: 0 done, 1 failed, 2 bad input, 130 interrupted.
 import { appendFileSync, readFileSync, realpathSync } from 'node:fs';
+import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.mjs';
 import { parseArgs, headerComment, UsageError } from './cli.mjs';
