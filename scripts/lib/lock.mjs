@@ -2,9 +2,10 @@
 // One run at a time against the same pair of clusters. The lock is a file in the
 // temp folder named after the kubeconfig and the two contexts, holding the
 // owner's pid. A lock whose process is gone (a run killed with SIGKILL) is stale
-// and taken over. Read-only modes (dry-run, transcript, status) take no lock.
+// and taken over; so are the temp folders such a run had no chance to remove.
+// Read-only modes (dry-run, transcript, status) take no lock.
 import { createHash } from 'node:crypto';
-import { writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { writeFileSync, readFileSync, rmSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -16,6 +17,27 @@ export class LockError extends Error {}
 export function lockPath(config) {
   const key = [config.kubeconfig.split(':').map((p) => resolve(p)).join(':'), config.a.context, config.b.context].join('|');
   return join(tmpdir(), `clustermesh-runbook-${createHash('sha256').update(key).digest('hex').slice(0, 16)}.lock`);
+}
+
+/** The prefix of a run's private temp folders (the runtime's; they name the run's pid). */
+export const tempPrefix = () => join(tmpdir(), `clustermesh-runbook-run-${process.pid}-`);
+const TEMP = /^clustermesh-runbook-run-(\d+)-/;
+
+/**
+ * Removes the temp folders of runs that are gone: a run killed with SIGKILL
+ * leaves the one of the command it was running (a values file, never a Secret).
+ */
+export function sweepStaleTemp() {
+  let names = [];
+  try {
+    names = readdirSync(tmpdir());
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(TEMP.exec(n)?.[1] ?? 0);
+    if (pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(tmpdir(), n), { recursive: true, force: true });
+  }
 }
 
 /** @param {number} pid */
@@ -46,6 +68,7 @@ export function acquireLock(config, what) {
         } catch { /* already gone */ }
       };
       process.once('exit', release);
+      sweepStaleTemp();
       return release;
     } catch (err) {
       if (/** @type {NodeJS.ErrnoException} */ (err).code !== 'EEXIST') throw err;

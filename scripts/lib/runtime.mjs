@@ -1,7 +1,8 @@
 // @ts-check
 // Runs kubectl and cilium for the steps: argv arrays through zx (which quotes
 // every word), the config's KUBECONFIG in the environment, stdin from rendered
-// manifests, files in a private temp folder that is removed at once. Reads
+// manifests, files in a private temp folder that is removed at once (or by the
+// next run, when this one is killed). Reads
 // (kubectl calls, read-only cilium waits) are retried with backoff on transient
 // API errors, and so are Helm operations (cilium install, clustermesh enable and
 // connect) once the revision a failed attempt left unfinished is dropped. An
@@ -11,13 +12,13 @@
 // (the benchmark reads the counts).
 import { $ } from 'zx';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { commandLine } from './shell.mjs';
 import { out, showWait } from './output.mjs';
 import { kubectl } from './commands.mjs';
 import { ciliumReleases, getObjects } from './probes.mjs';
+import { tempPrefix } from './lock.mjs';
 
 /** @typedef {import('./actions.js').Command} Command */
 /** @typedef {import('./types.js').Config} Config */
@@ -155,7 +156,7 @@ export class Runtime {
     let dir = '';
     let args = cmd.args;
     if (cmd.files?.length) {
-      dir = mkdtempSync(join(tmpdir(), 'clustermesh-runbook-'));
+      dir = mkdtempSync(tempPrefix());
       for (const f of cmd.files) writeFileSync(join(dir, f.name), f.yaml, { mode: 0o600 });
       const names = new Map(cmd.files.map((f) => [f.name, join(dir, f.name)]));
       args = args.map((a) => names.get(a) ?? a);
