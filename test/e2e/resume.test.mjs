@@ -15,7 +15,8 @@
 // And two runs at once: the second is refused (exit 2) naming the first, which
 // finishes unharmed.
 import test from 'ava';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { e2eTwin, obj } from '../support/e2e.mjs';
@@ -64,11 +65,15 @@ function changedBySteps(output) {
  * @property {string} title
  * @property {(output: string) => boolean} when kill as soon as this is true of the run's output so far
  * @property {(output: string, h: E2E) => void} [watch] sees the killed run's output before `when` (e.g. to add latency)
- * @property {(h: E2E) => boolean} [whenStore] once `when` is true, kill as soon as this is true of the stores (polled)
+ * @property {(h: E2E) => boolean} [whenStore] once `when` is true, kill the run as soon as this is true of the stores
+ *   (polled): the command it started is under way
+ * @property {RegExp} [started] with whenStore: the command's process; once it runs, the run is stopped (SIGSTOP) until the kill
  * @property {RegExp} [freezeUntil] stop (SIGSTOP) the tools the run started before killing it, and continue them
  *   when the next run's output matches this (the next run must see their work half done)
  * @property {(t: import('ava').ExecutionContext, h: E2E, killed: RunResult) => Promise<void> | void} [afterKill]
- * @property {(t: import('ava').ExecutionContext, h: E2E, next: string) => void} [checkNext] about the next run's output
+ * @property {(t: import('ava').ExecutionContext, h: E2E, next: string, killed: string) => void} [checkNext] about the next run's
+ *   output (killed: the end of the killed run's output, for messages)
+ * @property {boolean} [leavesTemp] the run is killed while a command reads a file of its private temp folder
  * @property {string} done the last step that was done when this point was reached: the next run must change nothing up to it
  */
 /** @typedef {import('../support/e2e.mjs').RunResult} RunResult */
@@ -92,7 +97,8 @@ const afterDrill = {
   title: 'after step 09 recorded the drill',
   when: (o) => /^\$ kubectl --context cluster-b annotate -n echo deployment\/echo --overwrite /m.test(o),
   whenStore: (h) => Boolean(drillRecord(h)),
-  checkNext: (t, h, next) => t.regex(next, /^✔ 09 .*: 1 ok, 0 changed, 0 failed/m, 'the drill is recorded: not repeated'),
+  started: /kubectl --context cluster-b annotate /,
+  checkNext: (t, h, next, killed) => t.regex(next, /^✔ 09 .*: 1 ok, 0 changed, 0 failed/m, `the drill is recorded, not repeated, ${killed}`),
   done: '09',
 };
 
@@ -105,12 +111,14 @@ const middle = [
     watch: (o, h) => { if (/── 01 ·/.test(o)) h.twin.clusters.a.server.faults.latencyMs = 40; },
     when: (o) => /^\$ cilium install --context cluster-a /m.test(o),
     whenStore: (h) => helmStatuses(h, 'a').some((r) => r.status === 'pending-install'),
+    started: /cilium install --context cluster-a /,
     freezeUntil: /Helm release cilium on cluster-a is pending-install \(revision 1, since [^)]+\): another cilium command .* waiting for it to finish/,
     afterKill: (t, h) => {
       h.twin.clusters.a.server.faults.latencyMs = 0;
       t.deepEqual(helmStatuses(h, 'a').map((r) => r.status), ['pending-install'], 'the kill landed while the install was under way');
     },
-    checkNext: (t, h, next) => t.notRegex(next, /^\$ cilium install --context cluster-a /m, 'no second install on cluster-a'),
+    checkNext: (t, h, next, killed) => t.notRegex(next, /^\$ cilium install --context cluster-a /m, `no second install on cluster-a ${killed}`),
+    leavesTemp: true, // the install's values file
     done: '00',
   },
   {
@@ -134,16 +142,18 @@ const middle = [
     title: 'during cilium clustermesh connect',
     when: (o) => /^\$ cilium clustermesh connect --context cluster-a /m.test(o),
     whenStore: (h) => helmStatuses(h, 'a').some((r) => r.status === 'pending-upgrade'),
+    started: /cilium clustermesh connect /,
     done: '06',
   },
   {
     title: "while step 09 has cluster-b's echo at 0 replicas",
     when: (o) => /^\$ kubectl --context cluster-b scale -n echo deployment\/echo --replicas=0$/m.test(o),
     whenStore: (h) => obj(h, 'b', 'apps/deployments', 'echo', 'echo')?.spec?.replicas === 0,
+    started: /kubectl --context cluster-b scale /,
     // Step 08 finds echo on B at 0 instead of its replicas and applies it again; 09 then does the whole drill.
-    checkNext: (t, h, next) => {
-      t.regex(next, /✚ changed Echo app \(\S+\) and global Service echo\/echo on cluster-b — Deployment\/echo: spec\.replicas differs/);
-      t.regex(next, /^✔ 09 .*: 0 ok, 1 changed, 0 failed/m);
+    checkNext: (t, h, next, killed) => {
+      t.regex(next, /✚ changed Echo app \(\S+\) and global Service echo\/echo on cluster-b — Deployment\/echo: spec\.replicas differs/, killed);
+      t.regex(next, /^✔ 09 .*: 0 ok, 1 changed, 0 failed/m, killed);
     },
     done: '07',
   },
@@ -174,6 +184,11 @@ async function killChain(t, chain) {
   let previous;
   /** @type {number[]} the killed run's tools, stopped */
   let frozenByPrevious = [];
+  /** @type {number[]} */
+  const killed = [];
+  let lastOutput = '';
+  /** The temp folders of a run (the runtime names them after its pid). @param {number} pid */
+  const tempOf = (pid) => readdirSync(tmpdir()).filter((n) => n.startsWith(`clustermesh-runbook-run-${pid}-`));
   for (const p of [...chain, undefined]) {
     /** @type {ChildProcess | undefined} */
     let child;
@@ -191,6 +206,7 @@ async function killChain(t, chain) {
       child?.kill('SIGKILL');
     };
     const prev = previous;
+    const previousOutput = lastOutput;
     const frozen = frozenByPrevious;
     const thaw = () => { for (const pid of frozen.splice(0)) try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } };
     const fallback = setTimeout(thaw, 20_000);
@@ -204,12 +220,24 @@ async function killChain(t, chain) {
         if (armed || !p.when(o)) return;
         armed = true;
         if (!p.whenStore) return kill();
+        // Once the command has started, the run stands still (SIGSTOP) while the command gets to the
+        // point, so that it cannot go on past it meanwhile (finish the step, or the run, and release
+        // its lock). Stopped before it started the command, it would wait for it forever.
         const ws = p.whenStore;
-        poll = setInterval(() => { if (ws(h)) kill(); }, 2);
+        const started = p.started;
+        let still = !started;
+        poll = setInterval(() => {
+          if (!still && started && c.pid && tree(c.pid).some((x) => started.test(x.args))) {
+            still = true;
+            c.kill('SIGSTOP');
+          }
+          if (ws(h)) kill();
+        }, 2);
       },
     });
     clearInterval(poll);
     clearTimeout(fallback);
+    lastOutput = run.output;
     thaw();
     frozenByPrevious = stopped;
     const where = p ? `the run to be killed ${p.title}` : 'the last run';
@@ -218,17 +246,26 @@ async function killChain(t, chain) {
     if (prev) {
       if (prev.freezeUntil) t.true(thawed, `${where}: the output never matched ${prev.freezeUntil}:\n${run.output}`);
       const changed = changedBySteps(run.output);
-      for (const [id, n] of changed) if (id <= prev.done) t.is(n, 0, `${where}: step ${id} was done before the kill ${prev.title}; it changed:\n${run.output}`);
-      prev.checkNext?.(t, h, run.output);
+      for (const [id, n] of changed) {
+        if (id <= prev.done) t.is(n, 0, `${where}: step ${id} was done before the kill ${prev.title}; it changed:\n${run.output}\n\nThe killed run ended with:\n${previousOutput.slice(-2000)}`);
+      }
+      prev.checkNext?.(t, h, run.output, `after the kill ${prev.title}; the killed run ended with:\n${previousOutput.slice(-2000)}`);
     }
     if (!p || run.signal !== 'SIGKILL') {
       t.is(changedBySteps(run.output).size, 9, run.output);
+      t.notRegex(run.stderr, /\(node:\d+\) \w*Warning/, `${where}: Node printed a warning`);
       t.false(existsSync(lockFileOf(h)), 'the last run released its lock');
+      t.deepEqual(killed.flatMap(tempOf), [], 'no temp folder of a killed run is left');
       return h;
     }
     t.notRegex(run.output, /✘/, `${where} failed before the kill:\n${run.output}`);
+    t.notRegex(run.stderr, /\(node:\d+\) \w*Warning/, `${where}: Node printed a warning`);
     if (p.freezeUntil) t.true(stopped.length > 0, `killed ${p.title}: no tool of the run was running to stop`);
     t.is(lockHolder(h)?.pid, child?.pid, `killed ${p.title}: the dead run's lock ${lockFileOf(h)} is left behind for the next run to take over`);
+    if (child?.pid) {
+      killed.push(child.pid);
+      if (p.leavesTemp) t.true(tempOf(child.pid).length > 0, `killed ${p.title}: its temp folder is left behind for the next run to remove`);
+    }
     try {
       await p.afterKill?.(t, h, run);
     } catch (err) {
@@ -240,16 +277,20 @@ async function killChain(t, chain) {
   return h;
 }
 
-/** A process's children, grandchildren … (pids). @param {number} pid @returns {number[]} */
-function descendants(pid) {
+/** A process's children, grandchildren … with their command lines. @param {number} pid @returns {{ pid: number, args: string }[]} */
+function tree(pid) {
   let out = '';
   try {
-    out = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
+    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' });
   } catch {
     return []; // ps exits 1 when there are none
   }
-  return out.split(/\s+/).filter(Boolean).map(Number).flatMap((k) => [k, ...descendants(k)]);
+  return out.split('\n').map((l) => /^\s*(\d+)\s+(.*)$/.exec(l)).filter((m) => m !== null)
+    .flatMap((m) => [{ pid: Number(m[1]), args: m[2] }, ...tree(Number(m[1]))]);
 }
+
+/** @param {number} pid */
+const descendants = (pid) => tree(pid).map((p) => p.pid);
 
 test('a second run while one is working is refused with exit 2 naming the first; the first finishes', async (t) => {
   const ref = reference();
