@@ -5,15 +5,15 @@
 // in the middle of step 02, B holding another CA) — and not in any file left
 // behind in the work tree (untracked files, .runbook/) or in the temp folder
 // (every file created or changed there during the test, the twins' own folders
-// included: they hold the env file, kubeconfigs, kubectl's cache and any
-// diagnostics, none of which may hold the key). The scanners are checked to
+// included: they hold the env file, kubeconfigs, kubectl's cache and the
+// diagnostics bundles of failed steps, none of which may hold the key). The scanners are checked to
 // find the key when it is planted.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { lstatSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { e2eTwin, ROOT } from '../support/e2e.mjs';
 import { slots } from '../support/end-state.mjs';
 
@@ -121,9 +121,15 @@ async function assertNoLeak(t, needles, runs, tmpBefore, since) {
     t.is(found(r.stderr, needles), '', `${what}: the CA key is in stderr`);
   }
   const temp = newTempFiles(tmpBefore, since);
+  const tree = await untrackedFiles();
   t.true(temp.length > 0, 'the runs left files in the temp folder (the twin\'s at least): the scan saw them');
+  // A failed step saves a diagnostics bundle (the e2e harness points it into the twin's folder): it is scanned too.
+  for (const [what, r] of runs) {
+    const saved = /diagnostics saved in (\S+) \(start with summary\.txt\)/.exec(r.stderr)?.[1];
+    if (saved) t.true([...temp, ...tree].some((p) => p.startsWith(resolve(ROOT, saved))), `${what}: its diagnostics bundle ${saved} was scanned`);
+  }
   t.deepEqual(filesWith(temp, needles), [], 'files in the temp folder holding the CA key');
-  t.deepEqual(filesWith(await untrackedFiles(), needles), [], 'untracked files in the work tree holding the CA key');
+  t.deepEqual(filesWith(tree, needles), [], 'untracked files in the work tree holding the CA key');
 }
 
 test('--verbose, --dry-run and a second run print the CA key nowhere and leave it in no file; the scanners find it when it is planted', (t) => slot(async () => {
