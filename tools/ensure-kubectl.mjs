@@ -145,17 +145,31 @@ async function download(log) {
  */
 export async function ensureKubectl(opts = {}) {
   const log = opts.log ?? ((/** @type {string} */ m) => process.stderr.write(`${m}\n`));
+  /** @type {{ bin: string, source: 'path', gitVersion: string } | undefined} */
+  let dispatcher;
   if (!opts.skipPath) {
     const v = await kubectlClientVersion('kubectl');
-    if (recentEnough(v)) return { bin: 'kubectl', source: 'path', gitVersion: /** @type {{gitVersion: string}} */ (v).gitVersion };
-    if (v) log(`ensure-kubectl: kubectl on PATH is ${v.gitVersion}, older than 1.${MIN_MINOR}`);
+    // The Google Cloud SDK's kubectl is a dispatcher: every call first asks the server's
+    // version (5 s timeout) and then starts the real binary. It works, but it doubles the
+    // processes and, on a loaded machine, times out; the tests want a plain kubectl.
+    if (recentEnough(v) && !/dispatcher/.test(v?.gitVersion ?? '')) {
+      return { bin: 'kubectl', source: 'path', gitVersion: /** @type {{gitVersion: string}} */ (v).gitVersion };
+    }
+    if (recentEnough(v)) dispatcher = { bin: 'kubectl', source: 'path', gitVersion: /** @type {{gitVersion: string}} */ (v).gitVersion };
+    else if (v) log(`ensure-kubectl: kubectl on PATH is ${v.gitVersion}, older than 1.${MIN_MINOR}`);
   }
   const haveTools = await access(TOOLS_KUBECTL, constants.X_OK).then(() => true, () => false);
   if (haveTools) {
     const v = await kubectlClientVersion(TOOLS_KUBECTL);
     if (recentEnough(v)) return { bin: TOOLS_KUBECTL, source: 'tools', gitVersion: /** @type {{gitVersion: string}} */ (v).gitVersion };
   }
-  await download(log);
+  try {
+    await download(log);
+  } catch (err) {
+    if (!dispatcher) throw err;
+    log(`ensure-kubectl: could not fetch a plain kubectl (${err instanceof Error ? err.message : err}); using the dispatcher on PATH`);
+    return dispatcher;
+  }
   const v = await kubectlClientVersion(TOOLS_KUBECTL);
   if (!recentEnough(v)) throw new Error(`ensure-kubectl: ${TOOLS_KUBECTL} does not run \`version --client\``);
   log(`ensure-kubectl: installed ${TOOLS_KUBECTL} (${v?.gitVersion})`);

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { lstatSync, readdirSync, readFileSync, writeFileSync, mkdtempSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { e2eTwin, ROOT } from '../support/e2e.mjs';
 import { slots } from '../support/end-state.mjs';
 
@@ -84,7 +84,9 @@ function filesUnder(dir) {
 
 /** Files in the temp folder now that were not there before, or changed since. @param {Map<string, number>} before @param {number} since */
 function newTempFiles(before, since) {
-  return [...filesUnder(tmpdir())].filter(([p, mtime]) => !before.has(p) || mtime >= since || before.get(p) !== mtime).map(([p]) => p);
+  // A work tree inside the temp folder (CI may clone there) is scanned as the work tree, not here.
+  const tree = ROOT.endsWith(sep) ? ROOT : ROOT + sep;
+  return [...filesUnder(tmpdir())].filter(([p, mtime]) => !p.startsWith(tree) && (!before.has(p) || mtime >= since || before.get(p) !== mtime)).map(([p]) => p);
 }
 
 /** Untracked files of the work tree (ignored ones too, like .runbook/ and .env), without node_modules and the fetched tools. */

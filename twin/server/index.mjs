@@ -89,6 +89,8 @@ export async function startApiServer(o) {
   let server = null;
   /** @type {Set<import('node:net').Socket>} */
   const sockets = new Set();
+  /** @type {Set<RequestLogEntry>} */
+  const open = new Set();
 
   /** @param {RequestLogEntry} e */
   const record = (e) => {
@@ -110,7 +112,9 @@ export async function startApiServer(o) {
     /** @type {RequestLogEntry} */
     const entry = { time: new Date(started).toISOString(), method, path: url.pathname, query: url.search.slice(1), status: 0, ms: 0 };
     if (req.headers['content-type']) entry.contentType = String(req.headers['content-type']);
+    open.add(entry);
     res.on('close', () => {
+      open.delete(entry);
       entry.status = res.headersSent ? res.statusCode : 0;
       entry.ms = Date.now() - started;
       record(entry);
@@ -300,6 +304,9 @@ export async function startApiServer(o) {
     },
     requests() {
       return log.map((e) => ({ ...e }));
+    },
+    inFlight() {
+      return [...open].map((e) => ({ ...e }));
     },
     clearRequests() {
       log = [];

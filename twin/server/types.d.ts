@@ -41,6 +41,8 @@ export interface ApiServerHandle extends TwinServerHandle {
   stats(): ApiServerStats;
   /** The last requests (500 by default), oldest first. */
   requests(): RequestLogEntry[];
+  /** Requests still open (watches, slow ones): the log has a request only once it ends. */
+  inFlight(): RequestLogEntry[];
   clearRequests(): void;
   /** Stops for good: also ends timers and store listeners. */
   close(): Promise<void>;
