@@ -32,7 +32,8 @@ for (const watchList of [false, true]) {
     await ready;
     t.is(r.code, 0, r.stderr);
     t.is(r.stdout, 'Waiting for deployment spec update to be observed...\ndeployment "echo" successfully rolled out\n');
-    const watch = a.server.requests().find(isWatch);
+    // kubectl may be gone before the server sees the watch close: look at open requests too.
+    const watch = [...a.server.requests(), ...a.server.inFlight()].find(isWatch);
     t.truthy(watch);
     t.is(watch?.query.includes('sendInitialEvents=true'), watchList);
   });
