@@ -20,7 +20,7 @@
  * You should see: `kubectl get ippools` listing cluster-pool in both clusters.
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
-import { lbCrds, meshPoolAction } from './lib/pools.mjs';
+import { meshPoolActions } from './lib/pools.mjs';
 import { ciliumOnBoth } from './lib/prerequisites.mjs';
 
 export const step = defineStep({
@@ -29,7 +29,7 @@ export const step = defineStep({
   title: 'ClusterMesh IP pools and L2 announcements',
   file: import.meta.url,
   ready: ciliumOnBoth,
-  actions: (config) => config.clusters.flatMap((c) => [lbCrds(config, c), meshPoolAction(config, c)]),
+  actions: (config) => config.clusters.flatMap((c) => meshPoolActions(config, c)),
 });
 
 await runIfMain(step);

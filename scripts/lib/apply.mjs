@@ -90,7 +90,9 @@ export const keyOf = (o) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
  *   title: string, cluster: ClusterConfig, manifest: Manifest, namespace: string | null,
  *   requires?: Requirement[], missingKind: string,
  *   verify?: Command[], seen?: (objects: Map<string, any> | null) => void,
- * }} spec missingKind: the message when kubectl does not know a kind of the manifest yet
+ *   read?: (rt: Runtime) => Promise<Map<string, any>>,
+ * }} spec missingKind: the message when kubectl does not know a kind of the manifest yet;
+ *   read: reads the live objects instead of the action's own kubectl call (a read shared with another check)
  * @returns {Action}
  */
 export function applyManifest(spec) {
@@ -102,7 +104,7 @@ export function applyManifest(spec) {
     async check(rt) {
       let live;
       try {
-        live = await getObjects(rt, c, spec.namespace, refs);
+        live = spec.read ? await spec.read(rt) : await getObjects(rt, c, spec.namespace, refs);
       } catch (err) {
         spec.seen?.(null);
         if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {

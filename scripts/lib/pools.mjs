@@ -5,24 +5,64 @@
 import { kubectl, duration } from './commands.mjs';
 import { getObjects, ciliumRelease } from './probes.mjs';
 import { applyManifest } from './apply.mjs';
-import { meshPool, appPool, POOL_CRD, L2_CRD, POOL_RESOURCE, MESH_POOL } from './manifests.mjs';
+import { meshPool, appPool, POOL_CRD, L2_CRD, POOL_RESOURCE, L2_RESOURCE, MESH_POOL, L2_POLICY } from './manifests.mjs';
 import { sleep } from './runtime.mjs';
 import { bashOf } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
 /** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./runtime.mjs').Runtime} Runtime */
 
 /** @param {any} crd */
 const established = (crd) => (crd?.status?.conditions ?? []).some((/** @type {any} */ x) => x.type === 'Established' && x.status === 'True');
 
+const CRD_REFS = [`crd/${POOL_CRD}`, `crd/${L2_CRD}`];
+
+/**
+ * The CRD wait and the ClusterMesh pool of one cluster (step 04). Once the CRDs
+ * are served, one kubectl call reads them with the pool and the policy and
+ * answers both checks. Each check takes a read once; a check asked again (after
+ * something changed) gets a fresh one.
+ * @param {Config} config
+ * @param {ClusterConfig} c
+ * @returns {Action[]}
+ */
+export function meshPoolActions(config, c) {
+  const refs = [...CRD_REFS, `${POOL_RESOURCE}/${MESH_POOL}`, `${L2_RESOURCE}/${L2_POLICY}`];
+  /** @type {Promise<{ live: Map<string, any> } | { err: unknown }> | null} */
+  let memo = null;
+  let takers = new Set();
+  /** @param {'crds' | 'pool'} who @param {Runtime} rt */
+  const read = (who, rt) => {
+    if (!memo || takers.has(who)) {
+      memo = getObjects(rt, c, null, refs).then((live) => ({ live }), (err) => ({ err }));
+      takers = new Set();
+    }
+    takers.add(who);
+    return memo;
+  };
+  return [
+    lbCrds(config, c, async (rt) => {
+      const r = await read('crds', rt);
+      return 'live' in r ? r.live : null; // the pool kinds are not served yet: the CRD check reads alone
+    }),
+    meshPoolAction(config, c, async (rt) => {
+      const r = await read('pool', rt);
+      if ('err' in r) throw r.err;
+      return r.live;
+    }),
+  ];
+}
+
 /**
  * @param {Config} config
  * @param {ClusterConfig} c
+ * @param {(rt: Runtime) => Promise<Map<string, any> | null>} [shared] a read that includes the CRDs, or null when it failed
  * @returns {Action}
  */
-export function lbCrds(config, c) {
-  const refs = [`crd/${POOL_CRD}`, `crd/${L2_CRD}`];
+export function lbCrds(config, c, shared) {
+  const refs = CRD_REFS;
   const waitCmd = {
     ...kubectl(c, 'wait', '--for=condition=Established', ...refs, `--timeout=${duration(config.timeouts.resources)}`),
     wait: { what: `Cilium's CRDs on ${c.context}`, timeout: config.timeouts.resources },
@@ -31,7 +71,7 @@ export function lbCrds(config, c) {
     title: `Cilium's LoadBalancer CRDs are Established on ${c.context}`,
     cluster: c,
     async check(rt) {
-      const crds = await getObjects(rt, c, null, refs);
+      const crds = (await shared?.(rt)) ?? await getObjects(rt, c, null, refs);
       if ([POOL_CRD, L2_CRD].every((n) => established(crds.get(`customresourcedefinition/${n}`)))) {
         return { state: 'done' };
       }
@@ -62,10 +102,12 @@ export function lbCrds(config, c) {
 /**
  * @param {Config} config
  * @param {ClusterConfig} c
+ * @param {(rt: Runtime) => Promise<Map<string, any>>} [read] a read shared with the CRD check
  * @returns {Action}
  */
-export function meshPoolAction(config, c) {
+export function meshPoolAction(config, c, read) {
   return applyManifest({
+    read,
     title: `ClusterMesh pool ${MESH_POOL} (${c.meshIp}) and L2 announcement policy on ${c.context}`,
     cluster: c,
     manifest: meshPool(c),
