@@ -2,8 +2,10 @@
 // Installing Cilium on one cluster, shared by steps 01 (A) and 03 (B).
 // Done means: the Helm release `cilium` is deployed with the values this runbook
 // sets. A release with other values is reported with what differs and never
-// "upgraded to converge": `cilium upgrade --set …` resets values and would drop
-// the mesh configuration that `clustermesh connect` writes (cilium/cilium#35975).
+// "upgraded to converge": depending on the CLI's value flags an upgrade with new
+// values resets the ones `clustermesh connect` wrote and the mesh disconnects
+// (cilium/cilium#35975; CLIs since v0.16.22 reuse them by default, older ones
+// and --reset-values do not), and a new chart may change much more.
 // A release still pending (an install or upgrade under way, e.g. by the cilium
 // of a run that was killed, which lives on) is waited for before anything is
 // decided: installing over it fails in Helm ("cannot reuse a name").
@@ -116,7 +118,7 @@ export function installCilium(config, c, opts = {}) {
             diff.map((d) => `    ${d}`).join('\n') +
             `\n  Nothing was changed. Either make the env file match what is installed, or remove it with ` +
             `\`cilium uninstall --context ${c.context}\` and run this step again. (The runbook does not upgrade in place: ` +
-            '`cilium upgrade --set` resets values and would drop the ClusterMesh configuration.)',
+            'depending on its flags, `cilium upgrade` with new values resets the ClusterMesh configuration.)',
         };
       }
       const detail = `Helm release cilium revision ${release.revision}, chart ${release.chartVersion}`;
