@@ -16,30 +16,14 @@
 // safely, which the Helm test below proves by failing them deterministically.
 import test from 'ava';
 import { e2eTwin } from '../support/e2e.mjs';
-import { comparableState, slots, helmStatuses } from '../support/end-state.mjs';
+import { comparableState, slots, helmStatuses, referenceRun } from '../support/end-state.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
 
 const slot = slots(3);
 
-/** @type {Array<() => unknown>} */
-const teardowns = [];
-test.after.always(async () => {
-  for (const f of teardowns.splice(0)) await f();
-});
-
-/** @type {Promise<any> | undefined} */
-let referencePromise;
 /** The end state of an uninterrupted run on a twin of its own (computed once for the file). */
-function reference() {
-  referencePromise ??= slot(async () => {
-    const h = await e2eTwin({ teardown: (f) => teardowns.push(f) });
-    const r = await h.run('all.mjs');
-    if (r.code !== 0) throw new Error(`the reference run failed:\n${r.output}`);
-    return comparableState(h);
-  });
-  return referencePromise;
-}
+const reference = referenceRun(slot, comparableState);
 
 /** Verdict lines: step id → whether it passed. @param {string} output */
 const verdicts = (output) => new Map([...output.matchAll(/^([✔✘]) (\d\d) /gm)].map((m) => [m[2], m[1] === '✔']));

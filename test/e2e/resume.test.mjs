@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { e2eTwin, obj } from '../support/e2e.mjs';
-import { comparableState, lockFileOf, lockHolder, slots, helmStatuses } from '../support/end-state.mjs';
+import { comparableState, lockFileOf, lockHolder, slots, helmStatuses, referenceRun } from '../support/end-state.mjs';
 import { DRILL_ANNOTATION } from '../../scripts/lib/failover.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
@@ -28,24 +28,8 @@ import { DRILL_ANNOTATION } from '../../scripts/lib/failover.mjs';
 
 const slot = slots(4);
 
-/** @type {Array<() => unknown>} */
-const teardowns = [];
-test.after.always(async () => {
-  for (const f of teardowns.splice(0)) await f();
-});
-
-/** @type {Promise<any> | undefined} */
-let referencePromise;
 /** The end state of an uninterrupted run on a twin of its own (computed once for the file). */
-function reference() {
-  referencePromise ??= slot(async () => {
-    const h = await e2eTwin({ teardown: (f) => teardowns.push(f) });
-    const r = await h.run('all.mjs');
-    if (r.code !== 0) throw new Error(`the uninterrupted reference run failed:\n${r.output}`);
-    return { state: comparableState(h), drill: drillRecord(h) };
-  });
-  return referencePromise;
-}
+const reference = referenceRun(slot, (h) => ({ state: comparableState(h), drill: drillRecord(h) }));
 
 /** B's failover record with its timestamp and measured times taken out. @param {E2E} h */
 function drillRecord(h) {

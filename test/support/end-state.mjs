@@ -3,9 +3,10 @@
 // the end state with the twin's own network and CA factored out, the runbook's
 // lock file for a twin, a limit on how many twins a file runs at once, and
 // waiting for a condition on the stores.
+import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { lockPath } from '../../scripts/lib/lock.mjs';
-import { endState } from './e2e.mjs';
+import { endState, e2eTwin } from './e2e.mjs';
 
 /** @typedef {import('./e2e.mjs').E2E} E2E */
 
@@ -93,4 +94,29 @@ export function helmStatuses(h, k) {
     .filter((s) => s.metadata.labels?.owner === 'helm' && s.metadata.labels?.name === 'cilium')
     .map((s) => ({ version: Number(s.metadata.labels?.version), status: String(s.metadata.labels?.status) }))
     .sort((x, y) => x.version - y.version);
+}
+
+/**
+ * A test file's reference: `npm run all` uninterrupted on a twin of its own,
+ * started on first use, read once and shared by the file's tests; its twin stops
+ * after the file.
+ * @template T
+ * @param {ReturnType<typeof slots>} slot the file's limit on concurrent twins
+ * @param {(h: E2E) => T} read what to keep of the finished run
+ * @returns {() => Promise<T>}
+ */
+export function referenceRun(slot, read) {
+  /** @type {Array<() => unknown>} */
+  const teardowns = [];
+  test.after.always(async () => {
+    for (const f of teardowns.splice(0)) await f();
+  });
+  /** @type {Promise<T> | undefined} */
+  let result;
+  return () => (result ??= slot(async () => {
+    const h = await e2eTwin({ teardown: (f) => teardowns.push(f) });
+    const r = await h.run('all.mjs');
+    if (r.code !== 0) throw new Error(`the uninterrupted reference run failed:\n${r.output}`);
+    return read(h);
+  }));
 }
