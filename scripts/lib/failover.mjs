@@ -90,7 +90,7 @@ export function failoverDrill(config, flags) {
         await rt.exec(scale(0));
         rt.announce(`${curlLine(ip, port, config.timeouts.http)}   # every ${POLL_MS} ms until ${a.echoPage} answers`);
         const down = await until(rt, ip, [a.echoPage], scaledAt);
-        const result = `${a.context} answered on ${b.context}'s VIP ${down.seconds.toFixed(1)}s after scale-down, ${down.failed} failed requests`;
+        const result = `${a.context} answered on ${b.context}'s VIP ${down.seconds.toFixed(2)}s after scale-down, ${down.failed} failed requests`;
         out.info(`  ${result}`);
         if (!restore) {
           out.warn(`  --keep-down: ${b.context} stays at 0 replicas. Restore with: ${bashOf(scale(replicas))}`);

@@ -132,7 +132,7 @@ async function assertEndState(t, h, v, output) {
   t.deepEqual(mesh.clusters.b.remotes, [v.CLUSTER_A_NAME]);
 
   // The failover: reported by step 09 and recorded on B's Deployment.
-  const re = new RegExp(`^ {2}(${esc(v.CLUSTER_A_CONTEXT)} answered on ${esc(v.CLUSTER_B_CONTEXT)}'s VIP (\\d+\\.\\d)s after scale-down, (\\d+) failed requests)$`, 'm');
+  const re = new RegExp(`^ {2}(${esc(v.CLUSTER_A_CONTEXT)} answered on ${esc(v.CLUSTER_B_CONTEXT)}'s VIP (\\d+\\.\\d+)s after scale-down, (\\d+) failed requests)$`, 'm');
   const m = re.exec(output);
   if (!m) return t.fail(`no failover line for ${v.CLUSTER_A_CONTEXT} on ${v.CLUSTER_B_CONTEXT}'s VIP in the output`);
   t.true(Number(m[2]) < seconds(v.TIMEOUT_FAILOVER), `failover took ${m[2]}s`);
