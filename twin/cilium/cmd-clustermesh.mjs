@@ -328,20 +328,30 @@ export async function cmdClustermeshDisable(ctx) {
   }
 }
 
+/**
+ * The local Helm release and clients for every --destination-context, as
+ * connect and disconnect both read them first.
+ * @param {Ctx} ctx @param {Kube} local @param {(l: string) => void} log
+ */
+async function releaseAndRemotes(ctx, local, log) {
+  let localRel;
+  try { localRel = await getRelease(local, ctx); } catch (e) {
+    log('❌ Unable to find Helm release for the target cluster');
+    throw e;
+  }
+  /** @type {Kube[]} */
+  const remotes = [];
+  for (const d of ctx.flag('--destination-context')) remotes.push(await remoteClient(ctx, d));
+  return { localRel, remotes };
+}
+
 /** @param {Ctx} ctx */
 export async function cmdClustermeshConnect(ctx) {
   const log = (/** @type {string} */ l) => ctx.out(l);
   const local = await ctx.client();
   try {
     const mode = checkConnectionMode(ctx, log);
-    let localRel;
-    try { localRel = await getRelease(local, ctx); } catch (e) {
-      log('❌ Unable to find Helm release for the target cluster');
-      throw e;
-    }
-    /** @type {Kube[]} */
-    const remotes = [];
-    for (const d of ctx.flag('--destination-context')) remotes.push(await remoteClient(ctx, d));
+    const { localRel, remotes } = await releaseAndRemotes(ctx, local, log);
     const [localOld, localDisabled] = clustersFromValues(localRel.config ?? {});
     /** @type {Record<string, any>} */ const localNew = {};
     /** @type {Record<string, string>} */ const clustersCA = {};
@@ -418,14 +428,7 @@ export async function cmdClustermeshDisconnect(ctx) {
       throw new Error('no destination context specified, use --destination-context to specify which cluster to disconnect from');
     }
     const mode = checkConnectionMode(ctx, log);
-    let localRel;
-    try { localRel = await getRelease(local, ctx); } catch (e) {
-      log('❌ Unable to find Helm release for the target cluster');
-      throw e;
-    }
-    /** @type {Kube[]} */
-    const remotes = [];
-    for (const d of ctx.flag('--destination-context')) remotes.push(await remoteClient(ctx, d));
+    const { localRel, remotes } = await releaseAndRemotes(ctx, local, log);
     /** @param {Kube} c */
     const shallow = async (c) => {
       let cm;
