@@ -27,6 +27,13 @@ export interface Command {
   secret?: boolean;
   /** A wait: shown with elapsed time and timeout while it runs. */
   wait?: { what: string; timeout: number };
+  /**
+   * How long it may run, when neither its wait's timeout nor the Helm or plain
+   * bound says it (e.g. a tool that waits twice): seconds and why, before the margin.
+   */
+  deadline?: { seconds: number; why: string };
+  /** Environment variables for this process only (shown before the command, as bash takes them). */
+  env?: Record<string, string>;
 }
 
 export type CheckResult =

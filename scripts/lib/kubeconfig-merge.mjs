@@ -6,20 +6,19 @@
 // the configured address, written to a private temp folder, and merged by
 // kubectl itself: `KUBECONFIG=target:a:b kubectl config view --flatten`, the
 // target first so that its entries and its current-context win. The folder is
-// removed at once. If the merge did not take a renamed entry as it is, the
+// removed at once (after a SIGKILL, by the next run: see lock.mjs). If the merge did not take a renamed entry as it is, the
 // target holds another one of that name: step 00 refuses and changes nothing.
 // The result replaces the target only when a byte differs (a backup of the old
 // file first), so a second run writes nothing.
 //
 // These files hold client keys: kubectl's output stays in memory, the temp
 // files are mode 0600 in a 0700 folder, nothing is printed.
-import { $ } from 'zx';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ToolError } from './runtime.mjs';
 import { commandLine, shellQuote } from './shell.mjs';
+import { tempPrefix } from './lock.mjs';
 import { renameK3s, conflictOf, entry, caOf, backupStamp } from './k3s-kubeconfig.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
@@ -41,9 +40,7 @@ export const targetOf = (config) => config.kubeconfig.split(':')[0];
 async function kubectlLocal(rt, args, kubeconfigList) {
   const line = `${kubeconfigList ? `KUBECONFIG=${shellQuote(kubeconfigList)} ` : ''}${commandLine('kubectl', args)}`;
   if (rt.verbose || rt.mode === 'dry-run') rt.announceProbe(line);
-  rt.counts.kubectl++;
-  const env = { ...rt.env, ...(kubeconfigList ? { KUBECONFIG: kubeconfigList } : {}) };
-  const p = await $({ env, nothrow: true, quiet: true, verbose: false, signal: rt.signal })`kubectl ${args}`;
+  const p = await rt.start({ tool: 'kubectl', args, secret: true }, { env: kubeconfigList ? { KUBECONFIG: kubeconfigList } : {}, line });
   if (p.exitCode !== 0) {
     throw new ToolError(`${line} failed: ${p.stderr.trim() || `exit code ${p.exitCode}`}`, { line, code: p.exitCode, stderr: p.stderr });
   }
@@ -96,7 +93,9 @@ export function mergeKubeconfigs(config) {
       if (!k3s) {
         return { state: 'blocked', message: 'CLUSTER_A_K3S_KUBECONFIG and CLUSTER_B_K3S_KUBECONFIG are not set: step 00 has nothing to merge (see env.example)' };
       }
-      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clustermesh-runbook-00-'));
+      // Named like every run's temp folder (the run's pid): should this run be
+      // killed before removing it, the next run's sweep removes the keys.
+      const dir = fs.mkdtempSync(tempPrefix());
       try {
         /** @type {Record<string, any>[]} */
         const fresh = [];

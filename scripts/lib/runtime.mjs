@@ -8,13 +8,16 @@
 // connect) once the revision a failed attempt left unfinished is dropped. An
 // unreachable API server ends in an error that names the cluster and its
 // address; a wait that times out, in one that says what it waited for and what
-// it last saw. Secret output is never printed. Every process start is counted
-// (the benchmark reads the counts).
+// it last saw. Every process has a deadline (deadlineOf: a wait's own timeout
+// and a margin, a Helm operation TIMEOUT_CILIUM, anything else a short fixed
+// bound): past it the process is killed and the error says what it waited for,
+// how long it ran and why that deadline. Secret output is never printed. Every
+// process start is counted (the benchmark reads the counts).
 import { $ } from 'zx';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setMaxListeners } from 'node:events';
-import { commandLine } from './shell.mjs';
+import { commandLine, shellQuote } from './shell.mjs';
 import { out, showWait } from './output.mjs';
 import { kubectl } from './commands.mjs';
 import { ciliumReleases, getObjects } from './probes.mjs';
@@ -29,7 +32,7 @@ import { tempPrefix } from './lock.mjs';
 export class ToolError extends Error {
   /**
    * @param {string} message
-   * @param {{ line: string, code: number | null, stderr: string, stdout?: string }} info
+   * @param {{ line: string, code: number | null, stderr: string, stdout?: string, killed?: boolean }} info
    */
   constructor(message, info) {
     super(message);
@@ -38,7 +41,32 @@ export class ToolError extends Error {
     this.stderr = info.stderr;
     /** stdout of a command whose output is not secret (for hints), else '' */
     this.stdout = info.stdout ?? '';
+    /** Killed at its deadline (it did not end by itself). */
+    this.killed = info.killed ?? false;
   }
+}
+
+/** Seconds a command that does not wait may run (a read, a kubectl change): a few API calls. */
+export const PLAIN_DEADLINE = 60;
+/** Seconds a wait may run past its own timeout: the tool's start, its last poll and its report. */
+export const DEADLINE_MARGIN = 30;
+
+/**
+ * How long a command may run before it is killed, and why that long.
+ * @param {Command} cmd
+ * @param {Config['timeouts']} timeouts
+ * @param {{ plain: number, margin: number }} [bounds] PLAIN_DEADLINE and DEADLINE_MARGIN unless given
+ * @returns {{ seconds: number, why: string }}
+ */
+export function deadlineOf(cmd, timeouts, bounds = { plain: PLAIN_DEADLINE, margin: DEADLINE_MARGIN }) {
+  const { plain, margin } = bounds;
+  if (cmd.deadline) return { seconds: cmd.deadline.seconds + margin, why: `${cmd.deadline.why}, and a ${margin}s margin` };
+  if (cmd.wait) return { seconds: cmd.wait.timeout + margin, why: `its wait's ${cmd.wait.timeout}s and a ${margin}s margin` };
+  if (cmd.helm) {
+    const s = Math.max(plain, timeouts.cilium);
+    return { seconds: s + margin, why: `a Helm operation: ${s}s (TIMEOUT_CILIUM, at least ${plain}s) and a ${margin}s margin` };
+  }
+  return { seconds: plain, why: 'the bound of a command that does not wait' };
 }
 
 const TRANSIENT = [
@@ -69,7 +97,8 @@ export const sleep = (ms, signal) => new Promise((resolve, reject) => {
 
 export class Runtime {
   /**
-   * @param {{ config: Config, mode: Mode, verbose?: boolean, signal?: AbortSignal, retries?: number }} opts
+   * @param {{ config: Config, mode: Mode, verbose?: boolean, signal?: AbortSignal, retries?: number,
+   *   bounds?: { plain: number, margin: number } }} opts bounds: PLAIN_DEADLINE and DEADLINE_MARGIN unless given
    */
   constructor(opts) {
     this.config = opts.config;
@@ -85,11 +114,47 @@ export class Runtime {
     /** Processes started, by tool. */
     this.counts = { kubectl: 0, cilium: 0 };
     this.env = { ...process.env, KUBECONFIG: opts.config.kubeconfig };
+    this.bounds = opts.bounds ?? { plain: PLAIN_DEADLINE, margin: DEADLINE_MARGIN };
+  }
+
+  /**
+   * Starts one tool process, the only place the runbook does: argv through zx,
+   * killed (with what it started) when it runs past its deadline, which the
+   * error then names with what the process was waiting for.
+   * @param {Command} cmd
+   * @param {{ args?: string[], env?: NodeJS.ProcessEnv, line?: string }} [o] args: argv with file paths; line: as shown
+   * @returns {Promise<{ exitCode: number | null, stdout: string, stderr: string }>}
+   */
+  async start(cmd, o = {}) {
+    const deadline = deadlineOf(cmd, this.config.timeouts, this.bounds);
+    this.counts[cmd.tool]++;
+    const started = Date.now();
+    const p = $({
+      input: cmd.stdin?.yaml, nothrow: true, quiet: true, verbose: false, env: { ...this.env, ...cmd.env, ...o.env }, signal: this.signal,
+    })`${cmd.tool} ${o.args ?? cmd.args}`;
+    let killed = false;
+    const timer = setTimeout(() => { killed = true; p.kill('SIGKILL').catch(() => {}); }, deadline.seconds * 1000);
+    let r;
+    try {
+      r = await p;
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!killed) return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr };
+    const line = o.line ?? this.line(cmd);
+    const ran = Math.round((Date.now() - started) / 1000);
+    const what = cmd.wait ? `it was waiting for ${cmd.wait.what}` : `it had not answered`;
+    const said = cmd.secret ? '' : telling(`${r.stdout}\n${r.stderr}`);
+    return Promise.reject(new ToolError(
+      `${line}: killed after ${ran}s, past its deadline of ${deadline.seconds}s (${deadline.why}); ${what}` +
+      `${said ? `. Its last words: ${said}` : ''}`,
+      { line, code: null, stderr: r.stderr, stdout: cmd.secret ? '' : r.stdout, killed: true }));
   }
 
   /** The line a reader would type. @param {Command} cmd */
   line(cmd) {
-    return commandLine(cmd.tool, cmd.args) + (cmd.stdin ? ` < ${cmd.stdin.name}` : '');
+    const env = Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
+    return env + commandLine(cmd.tool, cmd.args) + (cmd.stdin ? ` < ${cmd.stdin.name}` : '');
   }
 
   /**
@@ -165,10 +230,7 @@ export class Runtime {
     const started = Date.now();
     try {
       for (let attempt = 0; ; attempt++) {
-        this.counts[cmd.tool]++;
-        const p = await $({
-          input: cmd.stdin?.yaml, nothrow: true, quiet: true, verbose: false, env: this.env, signal: this.signal,
-        })`${cmd.tool} ${args}`;
+        const p = await this.start(cmd, { args, line });
         const stdout = p.stdout;
         const stderr = p.stderr;
         if (p.exitCode === 0) {

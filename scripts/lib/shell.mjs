@@ -45,7 +45,8 @@ export function withHeredoc(line, text) {
 export function bashOf(cmd) {
   const parts = [];
   for (const f of cmd.files ?? []) parts.push(withHeredoc(`cat > ${shellQuote(f.name)}`, f.yaml));
-  const line = commandLine(cmd.tool, cmd.args);
+  const env = Object.entries(cmd.env ?? {}).map(([k, v]) => `${k}=${shellQuote(v)} `).join('');
+  const line = env + commandLine(cmd.tool, cmd.args);
   parts.push(cmd.stdin ? withHeredoc(line, cmd.stdin.yaml) : line);
   return parts.join('\n');
 }

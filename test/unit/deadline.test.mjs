@@ -1,0 +1,97 @@
+// @ts-check
+// Every tool process the runbook starts has a deadline: a wait its own timeout
+// and a margin, a Helm operation TIMEOUT_CILIUM, anything else a short fixed
+// bound. Tools that never answer (a kubectl and a cilium that hang, as a stuck
+// API server or an unbounded wait in the CLI make them) are killed past it, and
+// the error names the command, how long it ran, the deadline and what it was
+// waiting for. The bounds are shrunk to seconds so the tests do not wait minutes.
+import test from 'ava';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Runtime, ToolError, deadlineOf, PLAIN_DEADLINE, DEADLINE_MARGIN } from '../../scripts/lib/runtime.mjs';
+import { cilium, kubectl, withOpts } from '../../scripts/lib/commands.mjs';
+import { makeConfig, tempDir } from '../support/config-fixture.mjs';
+
+const config = makeConfig();
+
+/**
+ * A folder with a `kubectl` and a `cilium` that write their pid and then wait forever.
+ * @returns {{ bin: string, pidOf: (tool: string) => number }}
+ */
+function hangingTools() {
+  const bin = tempDir('runbook-deadline-');
+  for (const tool of ['kubectl', 'cilium']) {
+    const file = path.join(bin, tool);
+    fs.writeFileSync(file, `#!${process.execPath}\nrequire('node:fs').writeFileSync(${JSON.stringify(`${file}.pid`)}, String(process.pid));\n` +
+      "process.stderr.write('waiting for the server\\n');\nsetInterval(() => {}, 1000);\n", { mode: 0o755 });
+  }
+  return { bin, pidOf: (tool) => Number(fs.readFileSync(path.join(bin, `${tool}.pid`), 'utf8')) };
+}
+
+/** @param {string} bin */
+function runtime(bin) {
+  const rt = new Runtime({ config, mode: 'run', bounds: { plain: 1, margin: 1 } });
+  rt.env.PATH = `${bin}${path.delimiter}${rt.env.PATH}`;
+  return rt;
+}
+
+/**
+ * The promise's rejection, or a failure when it is still running long after
+ * every deadline in these tests (it has none, then).
+ * @param {Promise<unknown>} p
+ * @returns {Promise<ToolError>}
+ */
+async function rejection(p) {
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  const guard = new Promise((resolve) => { timer = setTimeout(() => resolve('still running after 60s: the process has no deadline'), 60_000); });
+  try {
+    const r = await Promise.race([p.then(() => 'it ended by itself', (err) => err), guard]);
+    if (!(r instanceof ToolError)) throw new Error(String(r));
+    return r;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Is the process gone? @param {number} pid */
+function gone(pid) {
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return /** @type {NodeJS.ErrnoException} */ (err).code === 'ESRCH';
+  }
+}
+
+test('deadlineOf: a wait gets its own timeout and the margin, a Helm operation TIMEOUT_CILIUM, anything else the fixed bound', (t) => {
+  const c = config.a;
+  const wait = withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', '600s'), { wait: { what: 'x', timeout: 600 } });
+  t.is(deadlineOf(wait, config.timeouts).seconds, 600 + DEADLINE_MARGIN);
+  const helm = withOpts(cilium(c, 'clustermesh connect'), { helm: [c] });
+  t.is(deadlineOf(helm, config.timeouts).seconds, Math.max(PLAIN_DEADLINE, config.timeouts.cilium) + DEADLINE_MARGIN);
+  t.is(deadlineOf(kubectl(c, 'get', 'nodes'), config.timeouts).seconds, PLAIN_DEADLINE);
+  t.is(deadlineOf(withOpts(kubectl(c, 'get', 'nodes'), { deadline: { seconds: 7, why: 'w' } }), config.timeouts).seconds, 7 + DEADLINE_MARGIN);
+});
+
+test('a cilium wait that outlives its --wait-duration is killed at its deadline and reported with what it waited for', async (t) => {
+  const tools = hangingTools();
+  const rt = runtime(tools.bin);
+  const cmd = withOpts(cilium(config.a, 'clustermesh status', '--wait', '--wait-duration', '1s'),
+    { wait: { what: 'clustermesh-apiserver on cluster-a', timeout: 1 }, read: true });
+  const err = await rejection(rt.exec(cmd, { quiet: true }));
+  t.true(err.killed);
+  t.regex(err.message, /^cilium clustermesh status --context cluster-a --wait --wait-duration 1s: killed after \d+s, past its deadline of 2s \(its wait's 1s and a 1s margin\); it was waiting for clustermesh-apiserver on cluster-a\. Its last words: waiting for the server$/);
+  t.is(rt.counts.cilium, 1, 'a killed wait is not retried');
+  t.true(gone(tools.pidOf('cilium')), 'the process is gone');
+});
+
+test('a plain kubectl read that does not answer is killed at the fixed bound', async (t) => {
+  const tools = hangingTools();
+  const rt = runtime(tools.bin);
+  const err = await rejection(rt.probe(kubectl(config.a, 'get', 'nodes', '-o', 'json')));
+  t.true(err.killed);
+  t.regex(err.message, /^kubectl --context cluster-a get nodes -o json: killed after \d+s, past its deadline of 1s \(the bound of a command that does not wait\); it had not answered/);
+  t.is(rt.counts.kubectl, 1, 'a killed read is not retried');
+  t.true(gone(tools.pidOf('kubectl')));
+});
