@@ -1,36 +1,62 @@
 #!/usr/bin/env node
 // @ts-check
 // `npm run demo`: the whole runbook, rehearsed offline. Starts the cluster twin
-// (two simulated K3s clusters on loopback), writes its kubeconfig and a matching
-// env file into a temporary folder, runs `npm run all` against it with the
-// runbook's normal output, says where the twin's files are, and stops the twin.
+// (two simulated K3s clusters on loopback, on addresses of its own), writes its
+// kubeconfig and a matching env file into its temporary folder, runs
+// `npm run all` against it with the runbook's normal output, and stops the twin
+// (removing the folder). With CILIUM=/path/to/cilium the runbook runs that
+// binary (e.g. the real CLI v0.19.x) instead of the twin's stand-in.
 // Extra arguments go to all.mjs (e.g. `npm run demo -- --verbose`).
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTwin } from './twin.mjs';
-import { twinEnv, writeTwinEnv, processEnvFor } from './runbook-env.mjs';
+import { twinEnv, writeTwinEnv, processEnvFor, checkCilium, ciliumBinDir } from './runbook-env.mjs';
+import { onStopRequest } from './lifecycle.mjs';
 import { ensureKubectl } from '../tools/ensure-kubectl.mjs';
 
 const ALL = fileURLToPath(new URL('../scripts/all.mjs', import.meta.url));
 
+let cilium;
+try {
+  cilium = checkCilium(process.env.CILIUM);
+} catch (err) {
+  console.error(`✘ ${/** @type {Error} */ (err).message}`);
+  process.exit(2);
+}
 await ensureKubectl();
-const twin = await startTwin({});
+/** @type {import('node:child_process').ChildProcess | undefined} */
+let child;
+/** @type {Error | undefined} */
+let fatal;
+let twin;
+try {
+  twin = await startTwin({
+    cleanup: true,
+    onFatal: (err) => {
+      fatal = err;
+      console.error(`\n✘ The twin stops: ${err.message}`);
+      child?.kill('SIGTERM');
+    },
+  });
+} catch (err) {
+  console.error(`✘ The twin cannot start: ${/** @type {Error} */ (err).message}`);
+  process.exit(1);
+}
+const ciliumBin = cilium ? ciliumBinDir(twin, cilium) : undefined;
 const envFile = writeTwinEnv(twin, twinEnv(twin));
 console.log(`Cluster twin up: ${twin.clusters.a.context} at ${twin.clusters.a.server.url}, ` +
-  `${twin.clusters.b.context} at ${twin.clusters.b.server.url} (simulated K3s + Cilium, loopback only)`);
+  `${twin.clusters.b.context} at ${twin.clusters.b.server.url} (simulated K3s + Cilium on 127.${twin.net.split('.')[1]}.x.y, loopback only)`);
+console.log(`cilium: ${cilium ? `${cilium} (CILIUM)` : 'the twin\'s stand-in (CILIUM=/path/to/cilium uses another)'}`);
 console.log(`Running: npm run all   (RUNBOOK_ENV=${envFile})`);
 
-const child = spawn(process.execPath, [ALL, ...process.argv.slice(2)], {
-  stdio: 'inherit', env: processEnvFor(twin, envFile),
+const running = spawn(process.execPath, [ALL, ...process.argv.slice(2)], {
+  stdio: 'inherit', env: processEnvFor(twin, envFile, { ciliumBin }),
 });
-const forward = (/** @type {NodeJS.Signals} */ s) => child.kill(s);
-process.on('SIGINT', forward);
-process.on('SIGTERM', forward);
-const code = await new Promise((resolve) => child.on('exit', (c, sig) => resolve(c ?? (sig ? 130 : 1))));
+child = running;
+// A signal is passed on as it came (all.mjs says how to resume); its parent going away, as SIGTERM.
+onStopRequest((why) => running.kill(/^SIG/.test(why) ? /** @type {NodeJS.Signals} */ (why) : 'SIGTERM'));
+const code = await new Promise((resolve) => running.on('exit', (c, sig) => resolve(c ?? (sig ? 130 : 1))));
 
-console.log(`\nThe twin's files are in ${twin.dir}:`);
-console.log(`  kubeconfig   ${twin.kubeconfig}`);
-console.log(`  env file     ${envFile}`);
-console.log('The twin stops now; `npm run twin` keeps one running to try the steps one by one.');
+console.log('\nThe twin stops now and removes its folder; `npm run twin` keeps one running to try the steps one by one.');
 await twin.stop();
-process.exit(code);
+process.exit(fatal ? 1 : code);

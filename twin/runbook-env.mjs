@@ -4,11 +4,15 @@
 // in 127.0.0.0/8, where the twin's data plane listens without any setup.
 // Everything else keeps the article's values, so a rehearsal reads like the real
 // thing.
-import { writeFileSync } from 'node:fs';
-import { join, delimiter } from 'node:path';
+import { accessSync, constants, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, delimiter, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { netLayout } from './hosting.mjs';
 
-/** @typedef {import('./types.js').Twin} Twin */
+/**
+ * A twin as these helpers read it: a running one also has its net and CIDRs.
+ * @typedef {import('./types.js').Twin & { net?: string, options: { podCidr?: Record<'a' | 'b', string>, serviceCidr?: Record<'a' | 'b', string> } }} Twin
+ */
 
 export const TWIN_BIN = fileURLToPath(new URL('./bin/', import.meta.url));
 export const TOOLS_BIN = fileURLToPath(new URL('../.tools/bin/', import.meta.url));
@@ -22,7 +26,11 @@ export const TOOLS_BIN = fileURLToPath(new URL('../.tools/bin/', import.meta.url
  * @returns {Record<string, string>}
  */
 export function twinEnv(twin, opts = {}) {
-  const net = opts.net ?? '127.0';
+  const l = netLayout(opts.net ?? twin.net ?? '127.0');
+  const cidrs = (/** @type {'a' | 'b'} */ k) => ({
+    ...(twin.options.podCidr ? { [`CLUSTER_${k.toUpperCase()}_POD_CIDR`]: twin.options.podCidr[k] } : {}),
+    ...(twin.options.serviceCidr ? { [`CLUSTER_${k.toUpperCase()}_SERVICE_CIDR`]: twin.options.serviceCidr[k] } : {}),
+  });
   const server = (/** @type {'a' | 'b'} */ k) => twin.clusters[k].nodes[0]?.name ?? `k3s-${k}-server`;
   return {
     KUBECONFIG: twin.kubeconfig,
@@ -33,12 +41,15 @@ export function twinEnv(twin, opts = {}) {
     CLUSTER_A_API_PORT: '6443',
     CLUSTER_B_API_HOST: server('b'),
     CLUSTER_B_API_PORT: '6443',
-    CLUSTER_A_MESH_IP: `${net}.254.220`,
-    CLUSTER_B_MESH_IP: `${net}.254.221`,
-    CLUSTER_A_APP_POOL_START: `${net}.254.230`,
-    CLUSTER_A_APP_POOL_STOP: `${net}.254.239`,
-    CLUSTER_B_APP_POOL_START: `${net}.254.240`,
-    CLUSTER_B_APP_POOL_STOP: `${net}.254.249`,
+    // The ranges the twin's K3s servers were started with (--cluster-cidr, --service-cidr).
+    ...cidrs('a'),
+    ...cidrs('b'),
+    CLUSTER_A_MESH_IP: l.meshIp.a,
+    CLUSTER_B_MESH_IP: l.meshIp.b,
+    CLUSTER_A_APP_POOL_START: l.appPool.a[0],
+    CLUSTER_A_APP_POOL_STOP: l.appPool.a[1],
+    CLUSTER_B_APP_POOL_START: l.appPool.b[0],
+    CLUSTER_B_APP_POOL_STOP: l.appPool.b[1],
     // Port 80 would need root on a workstation; the twin serves the echo VIPs here.
     ECHO_SERVICE_PORT: '8080',
     TIMEOUT_CILIUM: '60s',
@@ -67,20 +78,68 @@ export function writeTwinEnv(twin, vars) {
 
 /**
  * The environment for running the runbook against the twin: its env file,
- * the cilium stand-in (and a kubectl installed by tools/ensure-kubectl.mjs)
- * first on PATH, and a kubectl cache of its own.
+ * the cilium stand-in or `cilium` (a folder holding the CILIUM binary, see
+ * ciliumBinDir), a kubectl installed by tools/ensure-kubectl.mjs first on
+ * PATH, and a kubectl cache of its own.
  * @param {Twin} twin
  * @param {string} envFile
+ * @param {{ ciliumBin?: string }} [o]
  * @returns {NodeJS.ProcessEnv}
  */
-export function processEnvFor(twin, envFile) {
+export function processEnvFor(twin, envFile, o = {}) {
   const env = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(CLUSTER_[AB]_|CILIUM_|MESH_|HUBBLE_|ECHO_|TIMEOUT_)/.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (/^(CLUSTER_[AB]_|CILIUM_|MESH_|HUBBLE_|ECHO_|TIMEOUT_)/.test(k) || k === 'CILIUM') delete env[k];
   return {
     ...env,
     RUNBOOK_ENV: envFile,
     KUBECONFIG: twin.kubeconfig,
     KUBECACHEDIR: join(twin.dir, 'kube-cache'),
-    PATH: [TWIN_BIN, TOOLS_BIN, process.env.PATH ?? ''].join(delimiter),
+    PATH: [o.ciliumBin ?? TWIN_BIN, TOOLS_BIN, process.env.PATH ?? ''].join(delimiter),
   };
+}
+
+/**
+ * Checks the CILIUM variable (a cilium binary to use instead of the stand-in).
+ * @param {string | undefined} value
+ * @returns {string | undefined} its absolute path, undefined when unset
+ * @throws {Error} saying what is wrong with it
+ */
+export function checkCilium(value) {
+  if (!value?.trim()) return undefined;
+  const file = resolve(value.trim());
+  let st;
+  try {
+    st = statSync(file);
+  } catch {
+    throw new Error(`CILIUM=${value}: no such file. Give the path of a cilium binary (e.g. the real CLI v0.19.x), or unset CILIUM to use the twin's stand-in.`);
+  }
+  if (st.isDirectory()) throw new Error(`CILIUM=${value} is a folder: give the cilium binary itself (e.g. ${join(file, 'cilium')}).`);
+  try {
+    accessSync(file, constants.X_OK);
+  } catch {
+    throw new Error(`CILIUM=${value} is not executable: chmod +x ${file}, or give another binary.`);
+  }
+  return file;
+}
+
+/**
+ * A folder in the twin's own folder holding `cilium` -> the given binary, to
+ * put first on PATH.
+ * @param {Twin} twin @param {string} bin absolute path
+ */
+export function ciliumBinDir(twin, bin) {
+  const dir = join(twin.dir, 'bin');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  symlinkSync(bin, join(dir, 'cilium'));
+  return dir;
+}
+
+/**
+ * The PATH line to print for a shell: the folders the twin adds, before the
+ * user's own $PATH (never npm's run-script folders).
+ * @param {string[]} dirs
+ */
+export function pathExport(dirs) {
+  const quoted = dirs.map((d) => d.replace(/\/$/, '').replace(/["$`\\]/g, '\\$&'));
+  return `export PATH="${[...quoted, '$PATH'].join(delimiter)}"`;
 }

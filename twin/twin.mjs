@@ -3,18 +3,22 @@
 // object store, seeded like a fresh K3s server (system namespaces, nodes, the
 // kubernetes and kube-dns Services, K3s's own Deployments), its HTTPS API
 // server on 127.0.0.1 that the real kubectl talks to, and kubeconfigs. Then the
-// controllers and the data plane start on top.
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// controllers and the data plane start on top. Each cluster is the README's
+// K3s: its own service CIDR for ClusterIPs, node pod CIDRs inside its cluster
+// CIDR, and the server flags in k3s.io/node-args. A twin with a data plane and
+// no node IPs given claims its own 127.N (hosting.mjs).
+import { createHash } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Store } from './store/store.mjs';
 import { createClusterPki } from './pki.mjs';
 import { startApiServer } from './server/index.mjs';
 import { k3sKubeconfig, renderKubeconfig, writeKubeconfig } from './kubeconfig.mjs';
 import { applyDefaults } from './kinds/defaults.mjs';
-import { ipToInt, intToIp, nthIp } from './kinds/service-alloc.mjs';
+import { ipToInt, intToIp, nthIp, parseCidr } from './kinds/service-alloc.mjs';
 import { startControllers } from './controllers/index.mjs';
 import { startDataplane } from './dataplane/index.mjs';
+import { claimNet, netLayout, sweepStaleTwinDirs, twinTempDir } from './hosting.mjs';
 
 /** @typedef {import('./types.js').TwinKey} TwinKey */
 /** @typedef {import('./types.js').TwinNode} TwinNode */
@@ -30,19 +34,22 @@ const KEYS = ['a', 'b'];
 /**
  * Options with defaults filled in.
  * @param {TwinStartOptions} p
+ * @param {string} [net] the claimed 127.N, when the node IPs are not given
  * @returns {Omit<RunningTwinOptions, 'dir'> & { dir?: string }}
  */
-export function resolveOptions(p = {}) {
+export function resolveOptions(p = {}, net) {
   return {
     dir: p.dir,
     contexts: { a: 'cluster-a', b: 'cluster-b', ...p.contexts },
     k3sVersion: p.k3sVersion ?? 'v1.33.5+k3s1',
     nodeCount: p.nodeCount ?? 3,
-    nodeIpBase: { a: '127.0.10.1', b: '127.0.20.1', ...p.nodeIpBase },
+    nodeIpBase: { ...netLayout(net ?? '127.0').nodeIpBase, ...p.nodeIpBase },
     delays: { podReadyMs: 300, podTerminateMs: 100, crdEstablishMs: 200, lbAssignMs: 50, ...p.delays },
     faults: { latencyMs: 0, errorRate: 0, ...p.faults },
     servicelb: p.servicelb ?? false,
-    serviceCidr: { a: '10.43.0.0/16', b: '10.43.0.0/16', ...p.serviceCidr },
+    // README "K3s prerequisites": --cluster-cidr and --service-cidr per cluster.
+    serviceCidr: { a: '10.96.0.0/12', b: '10.112.0.0/12', ...p.serviceCidr },
+    podCidr: { a: '10.42.0.0/16', b: '10.43.0.0/16', ...p.podCidr },
     cleanup: p.cleanup ?? false,
     controllers: p.controllers ?? true,
     dataplane: p.dataplane ?? true,
@@ -111,11 +118,38 @@ function systemDeployment(name, labels, image, port) {
 }
 
 /**
- * Seeds what a fresh K3s server (started with --flannel-backend=none
- * --disable-network-policy --disable-kube-proxy --disable=servicelb) has.
- * @param {Store} store @param {TwinNode[]} nodes @param {string} k3sVersion @param {string} serviceCidr
+ * The argv K3s records in k3s.io/node-args: its own arguments, "--flag=value"
+ * split in two (as the README's servers are started).
+ * @param {boolean} server @param {{ podCidr: string, serviceCidr: string, servicelb: boolean }} k
  */
-export function seedK3s(store, nodes, k3sVersion, serviceCidr) {
+export function k3sNodeArgs(server, k) {
+  if (!server) return ['agent']; // K3S_URL and K3S_TOKEN come from the environment (k3s.io/node-env)
+  return ['server', '--flannel-backend', 'none', '--disable-network-policy', '--disable-kube-proxy',
+    ...(k.servicelb ? [] : ['--disable', 'servicelb']), '--cluster-cidr', k.podCidr, '--service-cidr', k.serviceCidr];
+}
+
+/** The n-th /24 of a CIDR, as K3s's node IPAM hands them out. @param {string} cidr @param {number} n */
+export const nodePodCidr = (cidr, n) => `${intToIp(parseCidr(cidr).base + n * 256)}/24`;
+
+/** RFC 4648 base32 with padding, as K3s writes k3s.io/node-config-hash. @param {Buffer} buf */
+function base32(buf) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const b of buf) bits += b.toString(2).padStart(8, '0');
+  let out = '';
+  for (let i = 0; i < bits.length; i += 5) out += abc[Number.parseInt(bits.slice(i, i + 5).padEnd(5, '0'), 2)];
+  return out.padEnd(Math.ceil(out.length / 8) * 8, '=');
+}
+
+/**
+ * Seeds what a fresh K3s server (started with --flannel-backend=none
+ * --disable-network-policy --disable-kube-proxy --disable=servicelb
+ * --cluster-cidr --service-cidr) has.
+ * @param {Store} store @param {TwinNode[]} nodes @param {string} k3sVersion @param {string} serviceCidr
+ * @param {{ podCidr?: string, servicelb?: boolean }} [k]
+ */
+export function seedK3s(store, nodes, k3sVersion, serviceCidr, k = {}) {
+  const podCidr = k.podCidr ?? '10.42.0.0/16';
   for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
     store.create('/namespaces', obj('v1', 'Namespace', ns));
     store.create('/serviceaccounts', obj('v1', 'ServiceAccount', 'default', ns));
@@ -123,6 +157,10 @@ export function seedK3s(store, nodes, k3sVersion, serviceCidr) {
   const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   nodes.forEach((n, i) => {
     const server = i === 0;
+    const nodeArgs = JSON.stringify(k3sNodeArgs(server, { podCidr, serviceCidr, servicelb: !!k.servicelb }));
+    const nodeEnv = JSON.stringify(server ? {} : { K3S_TOKEN: '********', K3S_URL: `https://${nodes[0].ip}:6443` });
+    const hash = createHash('sha256').update(nodeArgs).update(nodeEnv).digest();
+    const podCIDR = nodePodCidr(podCidr, i);
     store.create('/nodes', obj('v1', 'Node', n.name, undefined, {
       metadata: {
         labels: {
@@ -133,11 +171,11 @@ export function seedK3s(store, nodes, k3sVersion, serviceCidr) {
         },
         annotations: {
           'alpha.kubernetes.io/provided-node-ip': n.ip, 'k3s.io/hostname': n.name, 'k3s.io/internal-ip': n.ip,
-          'k3s.io/node-args': JSON.stringify(server ? ['server', '--flannel-backend', 'none', '--disable-network-policy', '--disable-kube-proxy', '--disable', 'servicelb'] : ['agent']),
+          'k3s.io/node-args': nodeArgs, 'k3s.io/node-config-hash': base32(hash), 'k3s.io/node-env': nodeEnv,
           'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true',
         },
       },
-      spec: { podCIDR: `10.42.${i}.0/24`, podCIDRs: [`10.42.${i}.0/24`], providerID: `k3s://${n.name}` },
+      spec: { podCIDR, podCIDRs: [podCIDR], providerID: `k3s://${n.name}` },
       status: {
         addresses: [{ type: 'InternalIP', address: n.ip }, { type: 'Hostname', address: n.name }],
         allocatable: { cpu: '2', 'ephemeral-storage': '39358207765', memory: '4010276Ki', pods: '110' },
@@ -199,9 +237,18 @@ export function seedK3s(store, nodes, k3sVersion, serviceCidr) {
  * @returns {Promise<RunningTwin>}
  */
 export async function startTwin(partialOptions = {}) {
-  const resolved = resolveOptions(partialOptions);
-  const dir = resolved.dir ?? await mkdtemp(join(tmpdir(), 'cluster-twin-'));
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  sweepStaleTwinDirs();
+  const wantsNet = !partialOptions.nodeIpBase && (partialOptions.dataplane ?? true);
+  const claim = wantsNet ? await claimNet({ nodeCount: partialOptions.nodeCount ?? 3 }) : undefined;
+  const resolved = resolveOptions(partialOptions, claim?.net);
+  let dir = resolved.dir;
+  try {
+    dir ??= await twinTempDir();
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (e) {
+    claim?.release();
+    throw e;
+  }
   /** @type {RunningTwinOptions} */
   const options = { ...resolved, dir };
   /** @type {Array<() => Promise<void> | void>} */
@@ -211,6 +258,7 @@ export async function startTwin(partialOptions = {}) {
       try { await s(); } catch { /* keep stopping the rest */ }
     }
   };
+  if (claim) stoppers.push(() => claim.release());
   try {
     const pkis = await Promise.all(KEYS.map((k) => createClusterPki(join(dir, k))));
     /** @type {Partial<Record<TwinKey, RunningTwinCluster>>} */
@@ -219,7 +267,7 @@ export async function startTwin(partialOptions = {}) {
       const pki = pkis[i];
       const nodes = nodeList(key, options.nodeCount, options.nodeIpBase[key]);
       const store = new Store(options.contexts[key]);
-      seedK3s(store, nodes, options.k3sVersion, options.serviceCidr[key]);
+      seedK3s(store, nodes, options.k3sVersion, options.serviceCidr[key], { podCidr: options.podCidr[key], servicelb: options.servicelb });
       const server = await startApiServer({
         name: options.contexts[key], store, pki, k3sVersion: options.k3sVersion,
         faults: { ...options.faults }, serviceCidr: options.serviceCidr[key],
@@ -235,23 +283,42 @@ export async function startTwin(partialOptions = {}) {
     await writeKubeconfig(kubeconfig, renderKubeconfig(KEYS.map((k, i) => ({
       name: options.contexts[k], server: all[k].server.url, caCert: pkis[i].caCert, clientCert: pkis[i].clientCert, clientKey: pkis[i].clientKey,
     })), options.contexts.a));
+    /** @type {Promise<void> | undefined} */
+    let stopping;
     /** @type {RunningTwin} */
     const twin = {
       options, dir, kubeconfig, clusters: all, dataplane: undefined,
-      async stop() {
-        await stopAll();
-        if (options.cleanup) await rm(dir, { recursive: true, force: true });
+      net: claim?.net ?? options.nodeIpBase.a.split('.').slice(0, 2).join('.'),
+      stop() {
+        stopping ??= (async () => {
+          await stopAll();
+          if (options.cleanup) await rm(dir, { recursive: true, force: true });
+        })();
+        return stopping;
       },
+    };
+    // An address it must serve is taken: the twin stops rather than carry on half-served
+    // (while starting, startTwin throws it).
+    /** @type {Error | undefined} */
+    let early;
+    let started = false;
+    const onFatal = (/** @type {Error} */ err) => {
+      if (!started) { early ??= err; return; }
+      if (partialOptions.onFatal) partialOptions.onFatal(err);
+      else console.error(`[twin] stopping: ${err.message}`);
+      void twin.stop();
     };
     if (options.controllers) {
       const c = startControllers(twin);
       stoppers.push(() => c.stop());
     }
     if (options.dataplane) {
-      const d = await startDataplane(twin);
+      const d = await startDataplane(twin, { onFatal });
       twin.dataplane = d;
       stoppers.push(() => d.stop());
+      if (early) throw early;
     }
+    started = true;
     return twin;
   } catch (e) {
     await stopAll();

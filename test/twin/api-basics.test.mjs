@@ -134,7 +134,7 @@ test('get of several objects with --ignore-not-found, -o name, -o yaml, -o jsonp
   t.is(missing.stderr.trim(), 'Error from server (NotFound): services "cilium-missing" not found');
   const y = await kubectl(['get', 'svc', 'kube-dns', '-n', 'kube-system', '-o', 'yaml']);
   const svc = YAML.parse(y.stdout);
-  t.is(svc.spec.clusterIP, '10.43.0.10');
+  t.is(svc.spec.clusterIP, '10.96.0.10');
   t.is(svc.metadata.generation, undefined);
   const jp = await kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}']);
   t.is(jp.stdout, 'k3s-a-agent-1=127.0.10.2\nk3s-a-agent-2=127.0.10.3\nk3s-a-server=127.0.10.1\n');
@@ -170,7 +170,7 @@ test('table output: pods -A, nodes like K3s, services', async (t) => {
   const svcs = await kubectl(['get', 'svc', '-A']);
   const sl = svcs.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/));
   t.deepEqual(sl[0], ['NAMESPACE', 'NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE']);
-  t.deepEqual(sl[1].slice(0, 6), ['default', 'kubernetes', 'ClusterIP', '10.43.0.1', '<none>', '443/TCP']);
+  t.deepEqual(sl[1].slice(0, 6), ['default', 'kubernetes', 'ClusterIP', '10.96.0.1', '<none>', '443/TCP']);
   const dep = await kubectl(['get', 'deploy', '-n', 'kube-system', 'coredns']);
   t.deepEqual(dep.stdout.trim().split('\n').map((l) => l.split(/\s{2,}/).slice(0, 4)), [['NAME', 'READY', 'UP-TO-DATE', 'AVAILABLE'], ['coredns', '1/1', '1', '1']]);
 });

@@ -12,6 +12,9 @@
 //   over plain HTTP, where a real one speaks etcd over TLS.
 // Two clusters asking for one IP:port: the first binds, the other is logged
 // (an ARP conflict on a real LAN). Nothing outside 127.0.0.0/8 is ever bound.
+// An address this twin must serve that another process holds (EADDRINUSE) is
+// fatal: the data plane stops and says who holds it, rather than carry on with
+// a VIP or mesh endpoint that is someone else's.
 // Listeners follow store events within a few milliseconds. While an IP is
 // announced, the Lease kube-system/cilium-l2announce-<ns>-<svc> names the
 // announcing node, as Cilium's L2 announcer keeps it.
@@ -20,6 +23,7 @@ import { KUBE_SYSTEM, Debouncer, ciliumConfig, isLoopback } from '../controllers
 import { caFingerprint, configuredRemotes, meshState, setServedBy } from '../controllers/mesh.mjs';
 import { planListeners, l2Announcement } from './plan.mjs';
 import { clusterName, echoPage, selectBackends } from './echo.mjs';
+import { holderOf } from '../port-holder.mjs';
 
 /** @typedef {import('../types.js').Twin} Twin */
 /** @typedef {import('../types.js').TwinKey} TwinKey */
@@ -38,9 +42,13 @@ import { clusterName, echoPage, selectBackends } from './echo.mjs';
 const LEASES = 'coordination.k8s.io/leases';
 const LEASE_PREFIX = 'cilium-l2announce-';
 
-/** @param {Twin} twin @returns {Promise<DataplaneHandle>} */
-export async function startDataplane(twin) {
-  const dp = new Dataplane(twin);
+/**
+ * @param {Twin} twin
+ * @param {{ onFatal?: (err: Error) => void }} [o] told once when an address to serve is taken (default: stderr)
+ * @returns {Promise<DataplaneHandle>}
+ */
+export async function startDataplane(twin, o = {}) {
+  const dp = new Dataplane(twin, o.onFatal ?? ((err) => console.error(`[twin dataplane] ${err.message}`)));
   await dp.settle();
   return {
     stop: () => dp.stop(),
@@ -57,9 +65,12 @@ const ownerOf = (l) => `${l.cluster}|${l.kind}|${l.service}`;
 const microNow = () => new Date().toISOString().replace(/(\.\d{3})Z$/, '$1000Z');
 
 class Dataplane {
-  /** @param {Twin} twin */
-  constructor(twin) {
+  /** @param {Twin} twin @param {(err: Error) => void} onFatal */
+  constructor(twin, onFatal) {
     this.twin = twin;
+    this.onFatal = onFatal;
+    /** @type {Error | undefined} */
+    this.failure = undefined;
     /** @type {Map<string, { entry: PlannedListener, server: http.Server, sockets: Set<import('node:net').Socket> }>} */
     this.open = new Map();
     /** @type {Set<string>} lines already logged */
@@ -136,6 +147,7 @@ class Dataplane {
     }
 
     for (const [key, candidates] of wanted) {
+      if (this.stopped) return;
       let holder = this.open.get(key)?.entry;
       if (!holder) {
         const first = candidates[0];
@@ -166,6 +178,12 @@ class Dataplane {
     });
     const ok = await new Promise((resolve) => {
       server.once('error', (err) => {
+        if (/** @type {NodeJS.ErrnoException} */ (err).code === 'EADDRINUSE') {
+          this.fail(new Error(`cannot serve ${key} (${entry.service} of cluster ${entry.cluster}): ` +
+            `the address is in use by ${holderOf(entry.ip, entry.port)}; the twin's data plane stops`));
+          resolve(false);
+          return;
+        }
         this.log(`cannot listen on ${key} for ${entry.service} in cluster ${entry.cluster}: ${/** @type {Error} */ (err).message}`);
         resolve(false);
       });
@@ -180,6 +198,14 @@ class Dataplane {
     // A failure logged before may happen again after this listener goes away.
     for (const line of [...this.logged]) if (line.startsWith(`cannot listen on ${key} `)) this.logged.delete(line);
     return true;
+  }
+
+  /** Stops for good and tells the owner, once. @param {Error} err */
+  fail(err) {
+    if (this.failure) return;
+    this.failure = err;
+    this.onFatal(err);
+    void this.stop();
   }
 
   /** @param {string} key */

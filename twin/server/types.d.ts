@@ -50,8 +50,10 @@ export interface ApiServerHandle extends TwinServerHandle {
 
 /** TwinOptions with what startTwin adds. */
 export interface RunningTwinOptions extends TwinOptions {
-  /** Service CIDR per cluster; ClusterIPs come from it (K3s default 10.43.0.0/16). */
+  /** Service CIDR per cluster (--service-cidr); ClusterIPs come from it (README: 10.96.0.0/12, 10.112.0.0/12). */
   serviceCidr: Record<TwinKey, string>;
+  /** Cluster CIDR per cluster (--cluster-cidr); node pod CIDRs are its /24s (README: 10.42.0.0/16, 10.43.0.0/16). */
+  podCidr: Record<TwinKey, string>;
   /** Remove `dir` in stop() (default false: the folder stays for inspection). */
   cleanup: boolean;
   /** Start the controllers (default true; API tests turn them off to drive status themselves). */
@@ -71,6 +73,9 @@ export interface TwinStartOptions {
   faults?: Partial<TwinFaults>;
   servicelb?: boolean;
   serviceCidr?: Partial<Record<TwinKey, string>>;
+  podCidr?: Partial<Record<TwinKey, string>>;
+  /** Told when the twin stops itself: an address it must serve is taken (default: printed on stderr). */
+  onFatal?: (err: Error) => void;
   cleanup?: boolean;
   controllers?: boolean;
   dataplane?: boolean;
@@ -87,4 +92,6 @@ export interface RunningTwin extends Twin {
   clusters: Record<TwinKey, RunningTwinCluster>;
   /** What startDataplane returned (its own handle), undefined when not started. */
   dataplane: unknown;
+  /** The first two octets of the addresses this twin serves, e.g. "127.5" (claimed when not given). */
+  net: string;
 }
