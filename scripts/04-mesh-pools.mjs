@@ -17,6 +17,11 @@
  * The pool kinds are CRDs that cilium-operator registers when it starts: the
  * step waits until they are Established before applying.
  *
+ * With MESH_SERVICE_TYPE=NodePort the clustermesh-apiserver is reached at a
+ * node's port, not at a LoadBalancer IP: no ClusterMesh pool is made (and the
+ * CLUSTER_X_MESH_IP settings are not used); the L2 policy still is, for the
+ * app pool's Services (step 05).
+ *
  * You should see: `kubectl get ippools` listing cluster-pool in both clusters.
  */
 import { defineStep, runIfMain } from './lib/step.mjs';

@@ -12,16 +12,14 @@
  * You should see: `kubectl get ippools` listing app-pool in both clusters.
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
-import { appPoolAction } from './lib/pools.mjs';
-import { poolOnBoth } from './lib/prerequisites.mjs';
-import { MESH_POOL } from './lib/manifests.mjs';
+import { appPoolAction, step04OnBoth } from './lib/pools.mjs';
 
 export const step = defineStep({
   id: '05',
   name: '05-app-pools',
   title: 'App IP pools',
   file: import.meta.url,
-  ready: poolOnBoth(MESH_POOL, '04'),
+  ready: step04OnBoth,
   actions: (config) => config.clusters.map((c) => appPoolAction(config, c)),
 });
 

@@ -36,7 +36,7 @@ await guard(async () => {
     return 0;
   }
   const selected = select(args.values.get('from'), args.values.get('only'));
-  const config = prepare(args.transcript ? [] : toolsFor(selected));
+  const config = prepare(args.transcript ? [] : toolsFor(selected), { quiet: args.transcript });
   const applies = stepsFor(config);
   const steps = selected.filter((s) => applies.includes(s));
   if (steps.length === 0) {
@@ -84,10 +84,12 @@ function select(from, only) {
  * @param {boolean} dryRun
  */
 function summary(results, seconds, dryRun) {
-  out.info(`\n${style.bold('step                                        ok  changed  failed     time  kubectl  cilium')}`);
+  // The step column is as wide as the longest title: titles are never cut.
+  const width = Math.max(42, ...results.map((r) => `${r.step.id} ${r.step.title}`.length));
+  out.info(`\n${style.bold(`${'step'.padEnd(width)}  ok  changed  failed     time  kubectl  cilium`)}`);
   for (const r of results) {
     const t = r.tally;
-    out.info(`${`${r.step.id} ${r.step.title}`.padEnd(42).slice(0, 42)}  ${String(t.ok).padStart(2)}  ${
+    out.info(`${`${r.step.id} ${r.step.title}`.padEnd(width)}  ${String(t.ok).padStart(2)}  ${
       String(dryRun ? t.wouldChange : t.changed).padStart(7)}  ${String(t.failed).padStart(6)}  ${
       `${r.seconds.toFixed(1)}s`.padStart(7)}  ${String(r.counts.kubectl).padStart(7)}  ${String(r.counts.cilium).padStart(6)}`);
   }

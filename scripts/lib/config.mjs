@@ -194,8 +194,10 @@ export function nearestVariable(name) {
 }
 
 /**
- * Problems for env-file names that look like the runbook's (by prefix) but are not
- * known: usually a typo, which would otherwise silently leave the default in place.
+ * Problems for env-file names that look like the runbook's but are not known:
+ * usually a typo, which would otherwise silently leave the default in place. A
+ * name looks like ours when it has one of our prefixes, or when it is a typo or
+ * two away from a known name (CLUSTR_A_NAME), whatever its prefix.
  * @param {Iterable<string>} names
  * @returns {ConfigProblem[]}
  */
@@ -205,8 +207,9 @@ export function findUnknownVariables(names) {
   for (const name of names) {
     if (Object.hasOwn(DEFAULTS, name)) continue;
     const upper = name.toUpperCase();
-    if (!OUR_PREFIXES.some((p) => upper.startsWith(p))) continue;
     const near = nearestVariable(name);
+    const typo = near.distance <= Math.min(3, Math.floor(near.name.length / 5));
+    if (!typo && !OUR_PREFIXES.some((p) => upper.startsWith(p))) continue;
     let message = `unknown variable ${name}, so it has no effect`;
     if (upper === near.name) message += `; did you mean ${near.name}? (names are upper case)`;
     else if (near.distance <= Math.max(3, Math.ceil(near.name.length / 3))) message += `; did you mean ${near.name}?`;
@@ -431,6 +434,8 @@ export function buildConfig(vars, kube, options = {}) {
   const clusters = /** @type {Record<ClusterKey, ClusterConfig>} */ ({});
   /** @typedef {{ pod: IPv4Cidr | null, service: IPv4Cidr | null, mesh: number | null, pool: IPv4Range | null, contextCluster: string | undefined }} Nets */
   const nets = /** @type {Record<ClusterKey, Nets>} */ ({});
+  // With NodePort the clustermesh-apiserver takes no LoadBalancer IP: the mesh IPs are not read.
+  const meshLb = value('MESH_SERVICE_TYPE') !== 'NodePort';
 
   for (const key of /** @type {ClusterKey[]} */ (['a', 'b'])) {
     const label = key === 'a' ? 'A' : 'B';
@@ -561,7 +566,7 @@ export function buildConfig(vars, kube, options = {}) {
       // still usable for the overlap checks below
     }
     const service = cidr(V('SERVICE_CIDR'));
-    const mesh = ip(V('MESH_IP'));
+    const mesh = meshLb ? ip(V('MESH_IP')) : null;
     const start = ip(V('APP_POOL_START'));
     const stop = ip(V('APP_POOL_STOP'));
     /** @type {IPv4Range | null} */

@@ -18,11 +18,23 @@ import { assignIp } from './shell.mjs';
 export const LB_IP_PATH = '{.status.loadBalancer.ingress[0].ip}';
 
 /**
+ * Step 08's actions: echo deployed on both clusters, then each VIP's answer.
+ * Both deployments come first: with affinity remote a VIP answers from the
+ * other cluster's pods, which must exist by then.
+ * @param {Config} config
+ * @returns {Action[]}
+ */
+export function echoSteps(config) {
+  const per = config.clusters.map((c) => echoActions(config, c));
+  return [...per.map((p) => p.deploy), ...per.map((p) => p.vip)];
+}
+
+/**
  * Deploys echo on one cluster and checks its VIP. The two actions share what the
  * first one read, so a finished step costs one kubectl call per cluster.
  * @param {Config} config
  * @param {ClusterConfig} c
- * @returns {Action[]}
+ * @returns {{ deploy: Action, vip: Action }}
  */
 export function echoActions(config, c) {
   const { namespace: ns, name } = config.echo;
@@ -57,11 +69,20 @@ export function echoActions(config, c) {
   const serviceIp = async (rt) => lbIp((await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`));
   const wanted = expectedPages(config, c);
   const port = config.echo.servicePort;
-  return [deploy, {
+  /** The Service as it is now: its IP, or null when it does not exist. @param {Runtime} rt */
+  const readService = async (rt) => {
+    const svc = (await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`);
+    return svc ? lbIp(svc) : null;
+  };
+  const notDeployed = `Service ${ns}/${name} is not on ${c.context}: echo is not deployed there yet (step 08)`;
+  return { deploy, vip: {
     title: `${c.context}'s echo VIP answers with ${wanted.map((p) => `"${p}"`).join(' or ')}`,
     cluster: c,
     async check(rt) {
-      seen.ip = (await seenIp) || await serviceIp(rt);
+      const ip = (await seenIp) || await readService(rt);
+      // No Service (a dry run, or status while step 08 is partly done): nothing to ask yet.
+      if (ip === null) return { state: 'verify', detail: notDeployed, data: { missing: true } };
+      seen.ip = ip;
       // No IP yet (a run stopped before LB-IPAM answered): verify waits for it.
       if (!seen.ip) return { state: 'verify', detail: `Service ${ns}/${name} has no LoadBalancer IP yet` };
       const page = await fetchPage(seen.ip, port, config.timeouts.http);
@@ -69,7 +90,9 @@ export function echoActions(config, c) {
       if (page.ok && wanted.includes(pageOf(config, page.body))) return { state: 'done', detail: `${seen.ip} → ${pageOf(config, page.body)}` };
       return { state: 'verify', detail: page.ok ? `${seen.ip} answered ${JSON.stringify(page.body.slice(0, 60))}` : `${seen.ip}: ${page.error}` };
     },
-    async verifyRun(rt) {
+    async verifyRun(rt, check) {
+      // Checked before the deploy ran (it is checked afresh after a change): say what is missing, not kubectl's error.
+      if (check.state === 'verify' && check.data?.missing && (await readService(rt)) === null) throw new Error(notDeployed);
       if (!seen.ip) {
         await rt.exec(lbWait);
         seen.ip = await serviceIp(rt);
@@ -94,5 +117,5 @@ export function echoActions(config, c) {
       ...bashWaitForPage('$ip', port, config.timeouts.resources, config.timeouts.http, wanted),
     ],
     statusLabel: `${c.context}'s echo VIP`,
-  }];
+  } };
 }

@@ -13,13 +13,24 @@ import { ToolError } from './runtime.mjs';
 /** @typedef {import('./actions.js').CheckResult} CheckResult */
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
 
-/** Why a step stopped: the action, and the failing command with its stderr when there is one. */
+/**
+ * Why a step stopped: the action, and the failing command with its stderr when
+ * there is one. `refused`: a check or the step's prerequisites stopped it before
+ * any change; `interrupted`: Ctrl-C (or SIGTERM) stopped it.
+ */
 export class StepFailure extends Error {
-  /** @param {string} action @param {string} message @param {ToolError | undefined} tool */
-  constructor(action, message, tool) {
+  /**
+   * @param {string} action @param {string} message @param {ToolError | undefined} tool
+   * @param {{ refused?: boolean, interrupted?: boolean }} [how]
+   */
+  constructor(action, message, tool, how = {}) {
     super(message);
     this.action = action;
     this.tool = tool;
+    this.refused = Boolean(how.refused);
+    this.interrupted = Boolean(how.interrupted);
+    /** A refusal because an earlier step is not done (set by runSteps). */
+    this.outOfOrder = false;
   }
 }
 
@@ -47,7 +58,7 @@ export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, f
       const check = fresh.still ? await settled(early[i]) : await action.check(rt);
       if (check.state !== 'done' && rt.mode === 'run') fresh.still = false;
       if (check.state === 'blocked') {
-        throw new StepFailure(action.title, check.message, undefined);
+        throw new StepFailure(action.title, check.message, undefined, { refused: true });
       }
       if (check.state === 'done') {
         tally.ok++;
@@ -57,7 +68,7 @@ export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, f
       if (!asked && ready) {
         asked = true;
         const missing = await ready();
-        if (missing) throw new StepFailure(action.title, missing, undefined);
+        if (missing) throw new StepFailure(action.title, missing, undefined, { refused: true });
       }
       if (rt.mode === 'dry-run') {
         tally.wouldChange++;
@@ -77,6 +88,12 @@ export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, f
       out.result(check.state === 'todo' ? 'changed' : 'ok', action.title, detail);
     } catch (err) {
       tally.failed++;
+      if (rt.signal.aborted) {
+        // Ctrl-C: the command died of the signal; its "exit code null" says nothing.
+        out.result('interrupted', action.title);
+        const why = rt.signal.reason instanceof Error ? rt.signal.reason.message : 'interrupted';
+        throw new StepFailure(action.title, why, undefined, { interrupted: true });
+      }
       out.result('failed', action.title);
       if (err instanceof StepFailure) throw err;
       const error = err instanceof Error ? err : new Error(String(err));

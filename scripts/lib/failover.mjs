@@ -1,7 +1,8 @@
 // @ts-check
-// The failover drill (step 09): take cluster B's echo pods away and watch B's VIP
-// keep answering, now from cluster A, through the global Service. B is restored
-// afterwards, also when the drill fails or is interrupted (unless --keep-down).
+// The failover drill (step 09): take cluster B's echo pods away and watch the VIP
+// that answers from them (B's with affinity local or none, A's with remote) keep
+// answering, now from cluster A's pods. B is restored afterwards, also when the
+// drill fails or is interrupted (unless --keep-down).
 // A passed drill is recorded as an annotation on B's Deployment, so a second run
 // finds the step done and changes nothing; --again repeats it.
 import { kubectl, duration, withOpts } from './commands.mjs';
@@ -28,6 +29,9 @@ const POLL_MS = 200;
  */
 export function failoverDrill(config, flags) {
   const { a, b } = config;
+  // The VIP whose answers come from B's pods: B's own, or with affinity remote A's.
+  const w = config.echo.affinity === 'remote' ? a : b;
+  const before = expectedPages(config, w);
   const { namespace: ns, name, replicas, servicePort: port } = config.echo;
   const scale = (/** @type {number} */ n) => kubectl(b, 'scale', '-n', ns, `deployment/${name}`, `--replicas=${n}`);
   const rollout = withOpts(kubectl(b, 'rollout', 'status', '-n', ns, `deployment/${name}`, `--timeout=${duration(config.timeouts.rollout)}`),
@@ -38,13 +42,14 @@ export function failoverDrill(config, flags) {
    * Polls B's VIP until `want` answers STABLE times in a row.
    * @param {Runtime} rt @param {string} ip @param {string[]} want
    * @param {number} [started] when the clock starts (performance.now())
+   * @param {number} [stable] answers in a row that count
    */
-  function until(rt, ip, want, started = performance.now()) {
-    return rt.withWait(`${b.context}'s VIP ${ip} to answer with ${want.join(' or ')}`, timeout, () => poll(rt, ip, want, started));
+  function until(rt, ip, want, started = performance.now(), stable = STABLE) {
+    return rt.withWait(`${w.context}'s VIP ${ip} to answer with ${want.join(' or ')}`, timeout, () => poll(rt, ip, want, started, stable));
   }
 
-  /** @param {Runtime} rt @param {string} ip @param {string[]} want @param {number} started */
-  async function poll(rt, ip, want, started) {
+  /** @param {Runtime} rt @param {string} ip @param {string[]} want @param {number} started @param {number} stable */
+  async function poll(rt, ip, want, started, stable) {
     let failed = 0;
     let streak = 0;
     let since = 0;
@@ -57,40 +62,46 @@ export function failoverDrill(config, flags) {
       last = page.ok ? (got || `HTTP ${page.status}`) : page.error;
       if (want.includes(got)) {
         if (streak++ === 0) since = t;
-        if (streak >= STABLE) return { seconds: (since - started) / 1000, failed };
+        if (streak >= stable) return { seconds: (since - started) / 1000, failed };
       } else {
         streak = 0;
       }
       await sleep(POLL_MS, rt.signal);
     }
-    throw new Error(`${b.context}'s VIP ${ip}:${port} did not answer with ${want.join(' or ')} within ${timeout}s ` +
+    throw new Error(`${w.context}'s VIP ${ip}:${port} did not answer with ${want.join(' or ')} within ${timeout}s ` +
       `(${failed} failed requests; last answer: ${last})`);
   }
 
   return {
-    title: `Failover: ${b.context}'s echo VIP keeps answering, from ${a.context}, while ${b.context} has no echo pods`,
+    title: `Failover: ${w.context}'s echo VIP keeps answering, from ${a.context}, while ${b.context} has no echo pods`,
     cluster: b,
     async check(rt) {
-      const live = await getObjects(rt, b, ns, [`deploy/${name}`, `svc/${name}`]);
+      const [live, wLive] = await Promise.all([getObjects(rt, b, ns, [`deploy/${name}`, `svc/${name}`]),
+        w === b ? null : getObjects(rt, w, ns, [`svc/${name}`])]);
       const deploy = live.get(`deployment/${name}`);
-      const ip = lbIp(live.get(`service/${name}`));
-      if (!deploy || !ip) return { state: 'blocked', message: `echo is not deployed on ${b.context} with a LoadBalancer IP: run step 08 (npm run 08) first.` };
+      const ip = lbIp((wLive ?? live).get(`service/${name}`));
+      if (!deploy || !lbIp(live.get(`service/${name}`)) || !ip) {
+        return { state: 'blocked', message: `echo is not deployed on ${deploy ? w.context : b.context} with a LoadBalancer IP: run step 08 (npm run 08) first.` };
+      }
       const record = deploy.metadata?.annotations?.[DRILL_ANNOTATION];
       if (record && !flags.has('again') && deploy.spec?.replicas === replicas) return { state: 'done', detail: record };
       if (!connectedTo(await meshStatus(rt, b), a.name)) {
         return { state: 'blocked', message: `${b.context} is not connected to ${a.context}: run step 07 (npm run 07) first.` };
       }
-      return { state: 'todo', detail: deploy.spec?.replicas === 0 ? `resuming: ${b.context} is at 0 replicas` : undefined, data: { ip } };
+      const resuming = deploy.spec?.replicas === 0;
+      return { state: 'todo', detail: resuming ? `resuming: ${b.context} is at 0 replicas` : undefined, data: { ip, resuming } };
     },
     async run(rt, check) {
-      const { ip } = check.state === 'todo' ? check.data : { ip: '' };
+      const { ip, resuming } = check.state === 'todo' ? check.data : { ip: '', resuming: false };
       let restore = !flags.has('keep-down');
       try {
+        // First the answer B's pods give, so that A's page after the scale-down means a failover.
+        if (!resuming) await until(rt, ip, before, performance.now(), 1);
         const scaledAt = performance.now(); // the clock runs from the scale command, as a user would time it
         await rt.exec(scale(0));
         rt.announce(`${curlLine(ip, port, config.timeouts.http)}   # every ${POLL_MS} ms until ${a.echoPage} answers`);
         const down = await until(rt, ip, [a.echoPage], scaledAt);
-        const result = `${a.context} answered on ${b.context}'s VIP ${down.seconds.toFixed(2)}s after scale-down, ${down.failed} failed requests`;
+        const result = `${a.context} answered on ${w.context}'s VIP ${down.seconds.toFixed(2)}s after scale-down, ${down.failed} failed requests`;
         out.info(`  ${result}`);
         if (!restore) {
           out.warn(`  --keep-down: ${b.context} stays at 0 replicas. Restore with: ${bashOf(scale(replicas))}`);
@@ -109,21 +120,23 @@ export function failoverDrill(config, flags) {
       }
     },
     transcript: [
+      assignIp(kubectl(w, 'get', 'svc', '-n', ns, name, '-o', `jsonpath=${LB_IP_PATH}`)),
+      `# ${w.context}'s VIP answers from ${b.context}'s pods first`,
+      ...bashWaitForPage('$ip', port, timeout, config.timeouts.http, before),
       bashOf(scale(0)),
-      assignIp(kubectl(b, 'get', 'svc', '-n', ns, name, '-o', `jsonpath=${LB_IP_PATH}`)),
-      `# ${b.context}'s VIP should now answer from ${a.context}`,
+      `# ${w.context}'s VIP should now answer from ${a.context}`,
       ...bashWaitForPage('$ip', port, timeout, config.timeouts.http, [a.echoPage]),
       bashOf(scale(replicas)),
       bashOf(rollout),
-      ...bashWaitForPage('$ip', port, timeout, config.timeouts.http, expectedPages(config, b)),
+      ...bashWaitForPage('$ip', port, timeout, config.timeouts.http, before),
     ],
   };
 
-  /** Scales B back and waits until its VIP answers as it should again. @param {Runtime} rt */
+  /** Scales B back and waits until the watched VIP answers as it should again. @param {Runtime} rt */
   async function restoreB(rt) {
     await rt.exec(scale(replicas));
     await rt.exec(rollout);
-    const ip = lbIp((await getObjects(rt, b, ns, [`svc/${name}`])).get(`service/${name}`));
-    await until(rt, ip, expectedPages(config, b));
+    const ip = lbIp((await getObjects(rt, w, ns, [`svc/${name}`])).get(`service/${name}`));
+    await until(rt, ip, before);
   }
 }

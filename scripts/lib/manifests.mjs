@@ -41,11 +41,17 @@ export function ciliumValues(config, c) {
   }));
 }
 
-/** @param {ClusterConfig} c */
+/** The ClusterMesh pool and the L2 announcement policy (step 04). @param {ClusterConfig} c */
 export function meshPool(c) {
-  return new Manifest(`mesh-pool-${c.context}.yaml`, renderManifest('mesh-pool.yaml', {
-    poolName: MESH_POOL, policyName: L2_POLICY, meshIp: c.meshIp,
-  }));
+  return new Manifest(`mesh-pool-${c.context}.yaml`, [
+    renderManifest('mesh-pool.yaml', { poolName: MESH_POOL, meshIp: c.meshIp }),
+    renderManifest('l2-policy.yaml', { policyName: L2_POLICY }),
+  ].join('---\n'));
+}
+
+/** The L2 announcement policy alone (step 04 with MESH_SERVICE_TYPE=NodePort: no mesh pool). @param {ClusterConfig} c */
+export function l2Policy(c) {
+  return new Manifest(`l2-policy-${c.context}.yaml`, renderManifest('l2-policy.yaml', { policyName: L2_POLICY }));
 }
 
 /** @param {ClusterConfig} c */
@@ -55,6 +61,13 @@ export function appPool(c) {
   }));
 }
 
+/** What the Service's affinity does, as the comment above it (ECHO_AFFINITY). */
+const AFFINITY_NOTE = {
+  local: "# affinity local: this cluster's pods answer; the other cluster's only when none here is ready.\n",
+  remote: "# affinity remote: the other cluster's pods answer; this cluster's only when none there is ready.\n",
+  '': "# no affinity: both clusters' pods answer, spread.\n",
+};
+
 /** The echo namespace, Deployment and global Service of one cluster, in one manifest. @param {Config} config @param {ClusterConfig} c */
 export function echoApp(config, c) {
   const { namespace, name, replicas, servicePort, targetPort, affinity } = config.echo;
@@ -63,7 +76,7 @@ export function echoApp(config, c) {
     renderManifest('echo-deployment.yaml', { namespace, name, replicas, targetPort, image: c.echoImage }),
     renderManifest('echo-service.yaml', {
       namespace, name, port: servicePort, targetPort, affinity: affinity === '' ? undefined : affinity,
-    }),
+    }).replace(/^apiVersion:/m, `${AFFINITY_NOTE[affinity]}apiVersion:`),
   ].join('---\n');
   return new Manifest(`echo-${c.context}.yaml`, yaml);
 }

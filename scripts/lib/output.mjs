@@ -1,14 +1,29 @@
 // @ts-check
-// What the runbook prints. One place decides colours (only on a terminal, never
-// with NO_COLOR) and how commands, results and waits look, so every step reads
-// the same way.
+// What the runbook prints. One place decides colours and how commands, results
+// and waits look, so every step reads the same way.
 
-const tty = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR && process.env.TERM !== 'dumb';
+/**
+ * Whether to print colour: NO_COLOR (any value but empty) and FORCE_COLOR=0 (or
+ * false) turn it off; another FORCE_COLOR value turns it on; otherwise only on
+ * a terminal that is not TERM=dumb.
+ * @param {NodeJS.ProcessEnv} env
+ * @param {boolean} terminal
+ */
+export function colourWanted(env, terminal) {
+  if (env.NO_COLOR) return false;
+  const force = env.FORCE_COLOR;
+  if (force !== undefined) return !['0', 'false'].includes(force.trim().toLowerCase());
+  return terminal && env.TERM !== 'dumb';
+}
+
+const tty = Boolean(process.stdout.isTTY);
+const colour = colourWanted(process.env, tty);
 /** @param {string} code @returns {(s: string) => string} */
-const paint = (code) => (s) => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
+const paint = (code) => (s) => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
 export const style = {
   bold: paint('1'), dim: paint('2'), red: paint('31'), green: paint('32'), yellow: paint('33'), cyan: paint('36'),
 };
+/** Whether stdout is a terminal (a live wait line instead of one every 10 s). */
 export const isTerminal = tty;
 
 /** @param {string} s */
@@ -31,10 +46,10 @@ export const out = {
   warn(text) { write(style.yellow(text)); },
   /** @param {string} text */
   error(text) { process.stderr.write(style.red(text) + '\n'); },
-  /** @param {'ok'|'changed'|'failed'|'would change'} verdict @param {string} title @param {string} [detail] */
+  /** @param {'ok'|'changed'|'failed'|'would change'|'interrupted'} verdict @param {string} title @param {string} [detail] */
   result(verdict, title, detail) {
     const mark = { ok: style.green('✔ ok     '), changed: style.yellow('✚ changed'), failed: style.red('✘ failed '),
-      'would change': style.yellow('… would change') }[verdict];
+      'would change': style.yellow('… would change'), interrupted: style.yellow('✋ interrupted') }[verdict];
     write(`${mark} ${title}${detail ? style.dim(` — ${detail}`) : ''}`);
   },
 };

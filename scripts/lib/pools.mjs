@@ -1,11 +1,14 @@
 // @ts-check
 // LoadBalancer IP pools and L2 announcements (steps 04 and 05). The pool kinds
 // are CRDs that cilium-operator registers when it starts (not the Helm chart),
-// so we first wait until they are Established.
+// so we first wait until they are Established. With MESH_SERVICE_TYPE=NodePort
+// the clustermesh-apiserver needs no LoadBalancer IP: step 04 then applies the
+// L2 announcement policy (for the app pool's Services) and no mesh pool.
 import { kubectl, duration } from './commands.mjs';
 import { getObjects, ciliumRelease } from './probes.mjs';
 import { applyManifest } from './apply.mjs';
-import { meshPool, appPool, POOL_CRD, L2_CRD, POOL_RESOURCE, L2_RESOURCE, MESH_POOL, L2_POLICY } from './manifests.mjs';
+import { meshPool, appPool, l2Policy, POOL_CRD, L2_CRD, POOL_RESOURCE, L2_RESOURCE, MESH_POOL, L2_POLICY } from './manifests.mjs';
+import { ToolError } from './runtime.mjs';
 import { sleep } from './runtime.mjs';
 import { bashOf } from './shell.mjs';
 
@@ -29,7 +32,8 @@ const CRD_REFS = [`crd/${POOL_CRD}`, `crd/${L2_CRD}`];
  * @returns {Action[]}
  */
 export function meshPoolActions(config, c) {
-  const refs = [...CRD_REFS, `${POOL_RESOURCE}/${MESH_POOL}`, `${L2_RESOURCE}/${L2_POLICY}`];
+  const lb = config.meshServiceType === 'LoadBalancer';
+  const refs = [...CRD_REFS, ...(lb ? [`${POOL_RESOURCE}/${MESH_POOL}`] : []), `${L2_RESOURCE}/${L2_POLICY}`];
   /** @type {Promise<{ live: Map<string, any> } | { err: unknown }> | null} */
   let memo = null;
   let takers = new Set();
@@ -106,11 +110,13 @@ export function lbCrds(config, c, shared) {
  * @returns {Action}
  */
 export function meshPoolAction(config, c, read) {
+  const lb = config.meshServiceType === 'LoadBalancer';
   return applyManifest({
     read,
-    title: `ClusterMesh pool ${MESH_POOL} (${c.meshIp}) and L2 announcement policy on ${c.context}`,
+    title: lb ? `ClusterMesh pool ${MESH_POOL} (${c.meshIp}) and L2 announcement policy on ${c.context}`
+      : `L2 announcement policy on ${c.context} (MESH_SERVICE_TYPE=NodePort: no ClusterMesh pool)`,
     cluster: c,
-    manifest: meshPool(c),
+    manifest: lb ? meshPool(c) : l2Policy(c),
     namespace: null,
     missingKind: `${c.context} does not serve Cilium's pool kinds yet: run steps ${c.key === 'a' ? '01' : '03'} and 04 first.`,
   });
@@ -128,9 +134,39 @@ export function appPoolAction(config, c) {
     manifest: appPool(c),
     namespace: null,
     missingKind: `${c.context} does not serve Cilium's pool kinds yet: run step 04 (npm run 04) first.`,
-    requires: [{
-      ref: `${POOL_RESOURCE}/${MESH_POOL}`, key: `ciliumloadbalancerippool/${MESH_POOL}`,
-      missing: `the ClusterMesh pool is missing on ${c.context}: run step 04 (npm run 04) first.`,
-    }],
+    requires: [step04Object(config, c)],
   });
+}
+
+/**
+ * What step 04 leaves on a cluster that step 05 needs: the ClusterMesh pool, or
+ * with MESH_SERVICE_TYPE=NodePort (no such pool) the L2 announcement policy.
+ * @param {Config} config @param {ClusterConfig} c
+ */
+function step04Object(config, c) {
+  return config.meshServiceType === 'LoadBalancer'
+    ? { ref: `${POOL_RESOURCE}/${MESH_POOL}`, key: `ciliumloadbalancerippool/${MESH_POOL}`,
+      missing: `the ClusterMesh pool is missing on ${c.context}: run step 04 (npm run 04) first.` }
+    : { ref: `${L2_RESOURCE}/${L2_POLICY}`, key: `ciliuml2announcementpolicy/${L2_POLICY}`,
+      missing: `the L2 announcement policy is missing on ${c.context}: run step 04 (npm run 04) first.` };
+}
+
+/**
+ * Step 05's prerequisite: step 04 done on both clusters (asked before 05's first change).
+ * @param {Runtime} rt @param {Config} config
+ * @returns {Promise<string | null>}
+ */
+export async function step04OnBoth(rt, config) {
+  for (const c of config.clusters) {
+    const need = step04Object(config, c);
+    try {
+      if (!(await getObjects(rt, c, null, [need.ref])).has(need.key)) return need.missing;
+    } catch (err) {
+      if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {
+        return `${c.context} does not serve Cilium's pool kinds yet: run steps 01–04 first.`;
+      }
+      throw err;
+    }
+  }
+  return null;
 }

@@ -4,7 +4,8 @@
 // work for a run: arguments → config (all problems at once, exit 2) → tools on
 // PATH (exit 2) → confirmation, for a step that asks (exit 2) → lock → actions
 // → verdict. Exit codes: 0 done, 1 failed, 2 bad input, 130 interrupted.
-import { appendFileSync, readFileSync, realpathSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, realpathSync } from 'node:fs';
+import path from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.mjs';
@@ -15,6 +16,7 @@ import { acquireLock, LockError } from './lock.mjs';
 import { which } from './which.mjs';
 import { out, style } from './output.mjs';
 import { diagnoseFailure, diagnosticsLines } from './diagnostics.mjs';
+import { firstUndoneBefore } from './first-undone.mjs';
 
 /** @typedef {import('./actions.js').Step} Step */
 /** @typedef {import('./types.js').Config} Config */
@@ -33,10 +35,13 @@ export class InputError extends Error {}
 
 /**
  * Loads the config and checks the tools, turning every problem into an InputError.
+ * Unless quiet (--transcript, whose header names the file), the first line says
+ * which env file the run uses, with a warning when ./.env exists but is not it.
  * @param {readonly ('kubectl' | 'cilium')[]} tools
+ * @param {{ quiet?: boolean }} [opts]
  * @returns {Config}
  */
-export function prepare(tools) {
+export function prepare(tools, opts = {}) {
   /** @type {Config} */
   let config;
   try {
@@ -51,7 +56,31 @@ export function prepare(tools) {
       ? 'Install the cilium CLI (https://github.com/cilium/cilium-cli/releases) or, to rehearse offline, run `npm run twin`.'
       : 'Install kubectl (https://kubernetes.io/docs/tasks/tools/).'}`).join('\n'));
   }
+  if (!opts.quiet) for (const [warn, line] of settingsLines(config)) (warn ? out.warn : out.info)(line);
   return config;
+}
+
+/**
+ * Which env file the settings come from, and a warning when a .env in the
+ * current folder is not it (RUNBOOK_ENV names another file): edits to it would
+ * be silently ignored.
+ * @param {Config} config
+ * @param {string} [cwd]
+ * @param {NodeJS.ProcessEnv} [env]
+ * @returns {[boolean, string][]} [is a warning, text]
+ */
+export function settingsLines(config, cwd = process.cwd(), env = process.env) {
+  const byVar = env.RUNBOOK_ENV?.trim() ? ' (RUNBOOK_ENV)' : '';
+  /** @type {[boolean, string][]} */
+  const lines = [[false, config.envFile
+    ? `settings: ${config.envFile}${byVar}, with the environment on top`
+    : 'settings: no env file (no .env here); defaults and the environment']];
+  const dotEnv = path.join(cwd, '.env');
+  const real = (/** @type {string} */ f) => { try { return realpathSync(f); } catch { return f; } };
+  if (config.envFile && existsSync(dotEnv) && real(dotEnv) !== real(config.envFile)) {
+    lines.push([true, `warning: ${dotEnv} is not read: RUNBOOK_ENV names ${config.envFile}. Edit that file, or unset RUNBOOK_ENV to use .env`]);
+  }
+  return lines;
 }
 
 /** @param {readonly Step[]} steps */
@@ -122,9 +151,10 @@ export async function runSteps(steps, config, opts) {
       result.error = err;
     }
     result.seconds = (performance.now() - started) / 1000;
+    if (result.error?.refused && !opts.signal?.aborted) await outOfOrder(step, config, result.error, opts.signal);
     out.info(verdict(result, opts.mode));
     recordStats(result);
-    if (result.error && opts.mode === 'run') await diagnoseFailure(config, step, result.error, opts.signal);
+    if (result.error && opts.mode === 'run' && !result.error.outOfOrder) await diagnoseFailure(config, step, result.error, opts.signal);
     if (result.error) break;
   }
   return results;
@@ -143,12 +173,30 @@ export function recordStats(r) {
   appendFileSync(file, `${JSON.stringify(line)}\n`);
 }
 
+/**
+ * A step that refused to start because an earlier one is not done: its failure
+ * names the first step not done (the refusal may name only the one right
+ * before it), and it is no failure to diagnose.
+ * @param {Step} step @param {Config} config @param {StepFailure} err @param {AbortSignal} [signal]
+ */
+async function outOfOrder(step, config, err, signal) {
+  const first = await firstUndoneBefore(step.id, config, signal);
+  if (!first) return;
+  err.outOfOrder = true;
+  if (!new RegExp(`run steps? ${first.id}\\b`).test(err.message)) {
+    err.message = `step ${first.id} (${first.title}) is not done yet, and step ${step.id} needs the steps before it: ` +
+      `run step ${first.id} (npm run ${first.id}) first, then each step after it, or npm run all`;
+  }
+}
+
 /** @param {StepResult} r @param {'run' | 'dry-run'} mode */
 function verdict(r, mode) {
   const t = r.tally;
-  const counts = mode === 'dry-run'
-    ? `${t.ok} ok, ${t.wouldChange} would change`
-    : `${t.ok} ok, ${t.changed} changed, ${t.failed} failed`;
+  const counts = r.error?.interrupted
+    ? `interrupted after ${t.ok} ok, ${t.changed} changed`
+    : mode === 'dry-run'
+      ? `${t.ok} ok, ${t.wouldChange} would change`
+      : `${t.ok} ok, ${t.changed} changed, ${t.failed} failed`;
   const mark = r.error ? style.red('✘') : style.green('✔');
   return `${mark} ${r.step.id} ${r.step.title}: ${counts} (${r.seconds.toFixed(1)}s)`;
 }
@@ -159,6 +207,11 @@ function verdict(r, mode) {
  * @param {string} again the command to run again
  */
 export function reportFailure(err, again) {
+  if (err.interrupted) {
+    out.error(`\n${err.message} during: ${err.action}`);
+    out.error(`what was done stays done; run \`${again}\` again to resume (it skips what is done)`);
+    return;
+  }
   out.error(`\n${err.action}: ${err.message}`);
   if (err.tool) {
     out.error(`  command: ${err.tool.line}`);
@@ -228,7 +281,7 @@ export async function runIfMain(step) {
       out.info('\nSettings come from .env (or the file RUNBOOK_ENV names); see env.example.');
       return 0;
     }
-    const config = prepare(args.transcript ? [] : toolsFor([step]));
+    const config = prepare(args.transcript ? [] : toolsFor([step]), { quiet: args.transcript });
     if (args.transcript) {
       process.stdout.write(transcript([step], config, args.flags));
       return 0;

@@ -208,7 +208,10 @@ test('a config where every value differs: its values everywhere', (t) => {
   t.is(vb.k8sServicePort, 16444);
   t.is(ciliumValues(other, other.b).name, 'cilium-values-lab-west.yaml');
 
-  t.deepEqual(ofKind(meshPool(other.b), 'CiliumLoadBalancerIPPool').spec.blocks, [{ start: '172.16.9.21', stop: '172.16.9.21' }]);
+  // other's MESH_SERVICE_TYPE is NodePort, which uses no mesh IP (and step 04 applies no mesh pool).
+  t.is(other.b.meshIp, '');
+  const lb = otherConfig({ MESH_SERVICE_TYPE: 'LoadBalancer' });
+  t.deepEqual(ofKind(meshPool(lb.b), 'CiliumLoadBalancerIPPool').spec.blocks, [{ start: '172.16.9.21', stop: '172.16.9.21' }]);
   t.deepEqual(docs(appPool(other.a))[0].spec.blocks, [{ start: '172.16.9.100', stop: '172.16.9.109' }]);
 
   const [ns, d, s] = docs(echoApp(other, other.b));
