@@ -12,8 +12,7 @@
 // printed); 1 any other failure (the end of go's output is printed).
 // Every go process has a deadline: RUNBOOK_CILIUM_BUILD_MINUTES (default 45).
 import { spawn, execFile } from 'node:child_process';
-import { existsSync, mkdirSync, copyFileSync, renameSync, statSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, mkdirSync, copyFileSync, renameSync, statSync, rmSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +26,8 @@ const MIN_GO = [1, 26];
 export const EXIT_PROXY = 3;
 
 /** The cilium-cli version tools/cilium-cli/go.mod requires. */
-export async function pinnedVersion() {
-  const mod = await readFile(join(MODULE_DIR, 'go.mod'), 'utf8');
+export function pinnedVersion() {
+  const mod = readFileSync(join(MODULE_DIR, 'go.mod'), 'utf8');
   const m = new RegExp(`^require ${CLI_MODULE.replace(/\./g, '\\.')} (v\\S+)$`, 'm').exec(mod);
   if (!m) throw new Error(`tools/cilium-cli/go.mod requires no ${CLI_MODULE}`);
   return m[1];
@@ -141,7 +140,7 @@ function report(phase, r, ms) {
 }
 
 async function main() {
-  const version = await pinnedVersion();
+  const version = pinnedVersion();
   const bin = cachedBinary(version);
   if (existsSync(bin) && statSync(bin).size > 0) {
     console.log(`build:cilium: cilium-cli ${version} already built (reused)`);

@@ -4,8 +4,8 @@
 // never from what the runbook prints about itself. Once with the article's
 // values, once with a config where every value differs, which must leave no
 // article value anywhere.
-import test from 'ava';
 import { e2eTwin, helmRelease, obj } from '../support/e2e.mjs';
+import { testWithEachCli } from '../support/cilium-cli.mjs';
 import { articleVars } from '../support/config-fixture.mjs';
 import { httpGet, setEnvVars, storeText, storeNames } from '../support/e2e-checks.mjs';
 import { meshState } from '../../twin/controllers/index.mjs';
@@ -148,8 +148,8 @@ const seconds = (d) => [...d.matchAll(/(\d+)([ms]?)/g)].reduce((n, [, x, u]) => 
 /** @param {string} s */
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-test("the article's config: npm run all exits 0 and leaves the article's end state in both clusters", async (t) => {
-  const h = await e2eTwin(t);
+testWithEachCli("the article's config: npm run all exits 0 and leaves the article's end state in both clusters", async (t, cli) => {
+  const h = await e2eTwin(t, { cilium: cli.bin });
   const run = await h.run('all.mjs');
   t.is(run.code, 0, run.output);
   t.regex(run.output, /^9 of 9 steps passed in /m);
@@ -165,8 +165,9 @@ test("the article's config: npm run all exits 0 and leaves the article's end sta
 const ARTICLE_VALUES = ['cluster-a', 'cluster-b', 'Cluster A', 'Cluster B', 'cluster_a', '10.42.0.0/16', '10.43.0.0/16', '10.96.0.0/12',
   '10.112.0.0/12', '10.97.0.0', '192.168.254.', 'mcbtaguiad', 'web-echo', '1.19.3'];
 
-test('a config where every value differs: the same end state from its values, and no article value anywhere', async (t) => {
+testWithEachCli('a config where every value differs: the same end state from its values, and no article value anywhere', async (t, cli) => {
   const h = await e2eTwin(t, {
+    cilium: cli.bin,
     twin: { contexts: { a: 'east-lab', b: 'west-lab' }, serviceCidr: { a: '10.200.0.0/16', b: '10.201.0.0/16' } },
     overrides: {
       CILIUM_VERSION: '1.18.6',

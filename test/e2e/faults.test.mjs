@@ -14,8 +14,8 @@
 // about once in a hundred attempts, the install about once in five. The runbook
 // can only run a cilium command again; what it must get right is doing so
 // safely, which the Helm test below proves by failing them deterministically.
-import test from 'ava';
 import { e2eTwin } from '../support/e2e.mjs';
+import { testWithEachCli, ciliumUserAgent } from '../support/cilium-cli.mjs';
 import { comparableState, slots, helmStatuses, referenceRun } from '../support/end-state.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
@@ -28,10 +28,10 @@ const reference = referenceRun(slot, comparableState);
 /** Verdict lines: step id → whether it passed. @param {string} output */
 const verdicts = (output) => new Map([...output.matchAll(/^([✔✘]) (\d\d) /gm)].map((m) => [m[2], m[1] === '✔']));
 
-test('10% of the runbook\'s API requests fail transiently on both servers from the start: all.mjs retries and reaches the same end state', async (t) => {
+testWithEachCli('10% of the runbook\'s API requests fail transiently on both servers from the start: all.mjs retries and reaches the same end state', async (t, cli) => {
   const ref = reference();
   const h = await slot(async () => {
-    const h = await e2eTwin(t, { twin: { faults: { latencyMs: 0, errorRate: 0.1, userAgent: /^kubectl\// } } });
+    const h = await e2eTwin(t, { cilium: cli.bin, twin: { faults: { latencyMs: 0, errorRate: 0.1, userAgent: /^kubectl\// } } });
     const r = await h.run('all.mjs', ['--verbose']);
     t.is(r.code, 0, r.output);
     const faulted = [h.twin.clusters.a.server, h.twin.clusters.b.server].flatMap((s) => s.requests()).filter((e) => e.fault);
@@ -42,10 +42,10 @@ test('10% of the runbook\'s API requests fail transiently on both servers from t
   t.deepEqual(comparableState(h), await ref);
 });
 
-test('Helm operations that fail half-way on a transient error (cilium install, clustermesh connect) run again after their unfinished revision is dropped', async (t) => {
+testWithEachCli('Helm operations that fail half-way on a transient error (cilium install, clustermesh connect) run again after their unfinished revision is dropped', async (t, cli) => {
   const ref = reference();
   const h = await slot(async () => {
-    const h = await e2eTwin(t);
+    const h = await e2eTwin(t, { cilium: cli.bin });
     const servers = [h.twin.clusters.a.server, h.twin.clusters.b.server];
     // Each window: once the command shows and its Helm revision is pending on A, every request of the
     // cilium CLI fails (so does the update that would mark the revision failed) until the runbook retries.
@@ -74,7 +74,7 @@ test('Helm operations that fail half-way on a transient error (cilium install, c
           clearInterval(poll);
           poll = undefined;
           failing = true;
-          for (const s of servers) Object.assign(s.faults, { userAgent: /^cilium-cli\//, errorRate: 1 });
+          for (const s of servers) Object.assign(s.faults, { userAgent: ciliumUserAgent(cli), errorRate: 1 });
         }, 1);
       },
     });
@@ -91,10 +91,10 @@ test('Helm operations that fail half-way on a transient error (cilium install, c
   t.deepEqual(comparableState(h), await ref);
 });
 
-test("with B's API server stopped, all.mjs stops at step 02 naming cluster B and its address (exit 1); after start() the next run finishes", async (t) => {
+testWithEachCli("with B's API server stopped, all.mjs stops at step 02 naming cluster B and its address (exit 1); after start() the next run finishes", async (t, cli) => {
   const ref = reference();
   const h = await slot(async () => {
-    const h = await e2eTwin(t);
+    const h = await e2eTwin(t, { cilium: cli.bin });
     const b = h.twin.clusters.b.server;
     const url = b.url;
     t.regex(url, /^https:\/\/127\.0\.0\.1:\d+$/);
@@ -114,9 +114,10 @@ test("with B's API server stopped, all.mjs stops at step 02 naming cluster B and
   t.deepEqual(comparableState(h), await ref);
 });
 
-test('a wait that runs out of time names what it waited for and what it last saw: the ClusterMesh IP (step 06)', (t) => slot(async () => {
+testWithEachCli('a wait that runs out of time names what it waited for and what it last saw: the ClusterMesh IP (step 06)', (t, cli) => slot(async () => {
   // LB-IPAM that never gets round to assigning: the Service stays without an IP.
   const h = await e2eTwin(t, {
+    cilium: cli.bin,
     overrides: { TIMEOUT_RESOURCES: '3s' },
     twin: { delays: { podReadyMs: 50, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 3_600_000 } },
   });
@@ -128,8 +129,8 @@ test('a wait that runs out of time names what it waited for and what it last saw
   t.regex(r.stderr, /^ {2}last seen on cluster-a: service\/clustermesh-apiserver: \.status\.loadBalancer is \{\} \(no \.ingress\[0\]\.ip\); no conditions$/m);
 }));
 
-test('a wait that runs out of time names what it waited for and what it last saw: the echo Service\'s IP when no pool serves it (step 08)', (t) => slot(async () => {
-  const h = await e2eTwin(t, { overrides: { TIMEOUT_RESOURCES: '3s' } });
+testWithEachCli('a wait that runs out of time names what it waited for and what it last saw: the echo Service\'s IP when no pool serves it (step 08)', (t, cli) => slot(async () => {
+  const h = await e2eTwin(t, { cilium: cli.bin, overrides: { TIMEOUT_RESOURCES: '3s' } });
   let disabled = false;
   const r = await h.run('all.mjs', [], {
     onOutput: (o) => {

@@ -4,8 +4,8 @@
 // either cluster (counted by the servers, and named from their request logs),
 // no mutating cilium call (logged by the stand-in via TWIN_CILIUM_LOG), exit 0,
 // and report every action ok.
-import test from 'ava';
 import { e2eTwin, endState, helmRelease } from '../support/e2e.mjs';
+import { testWithEachCli } from '../support/cilium-cli.mjs';
 import {
   ciliumCalls, ciliumLogFile, mutatingCilium, mutatingCiliumCalls, nonGetRequests, resetRequests, resultLines, summaryRows,
 } from '../support/e2e-checks.mjs';
@@ -17,8 +17,8 @@ import { STEPS } from '../../scripts/steps.mjs';
 /** Helm revisions of both clusters' cilium releases (a no-op run adds none). @param {E2E} h */
 const revisions = (h) => [helmRelease(h, 'a')?.version, helmRelease(h, 'b')?.version];
 
-test('a second npm run all makes no mutating API request and no mutating cilium call, and reports every action ok', async (t) => {
-  const h = await e2eTwin(t);
+testWithEachCli('a second npm run all makes no mutating API request and no mutating cilium call, and reports every action ok', async (t, cli) => {
+  const h = await e2eTwin(t, { cilium: cli.bin });
   const firstLog = ciliumLogFile(h, 'first');
   const first = await h.run('all.mjs', [], { env: { TWIN_CILIUM_LOG: firstLog } });
   t.is(first.code, 0, first.output);
@@ -56,8 +56,8 @@ test('a second npm run all makes no mutating API request and no mutating cilium 
   t.deepEqual(revisions(h), revs, 'no new Helm revision');
 });
 
-test('after a full run, each step run alone again exits 0 and changes nothing', async (t) => {
-  const h = await e2eTwin(t);
+testWithEachCli('after a full run, each step run alone again exits 0 and changes nothing', async (t, cli) => {
+  const h = await e2eTwin(t, { cilium: cli.bin });
   const first = await h.run('all.mjs');
   t.is(first.code, 0, first.output);
   const before = endState(h);

@@ -8,6 +8,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { e2eTwin, endState, ROOT } from '../support/e2e.mjs';
+import { testWithEachCli } from '../support/cilium-cli.mjs';
 import {
   ciliumCalls, ciliumLogFile, mutatingCilium, mutatingCiliumCalls, nonGetRequests, resetRequests, resultLines, storeNames,
 } from '../support/e2e-checks.mjs';
@@ -43,8 +44,8 @@ function leftovers(h, k) {
 const changesBy = (log) => ciliumCalls(log).filter((c) => mutatingCilium(c.argv)).map(({ argv }) =>
   `${argv.slice(0, argv.findIndex((x) => x.startsWith('-'))).join(' ')} --context ${argv[argv.indexOf('--context') + 1]}`);
 
-test('npm run all → teardown --yes → npm run all: nothing of the runbook is left between, and the rebuild ends as the first run did', async (t) => {
-  const h = await e2eTwin(t);
+testWithEachCli('npm run all → teardown --yes → npm run all: nothing of the runbook is left between, and the rebuild ends as the first run did', async (t, cli) => {
+  const h = await e2eTwin(t, { cilium: cli.bin });
   const first = await h.run('all.mjs');
   t.is(first.code, 0, first.output);
   const before = comparableState(h);
@@ -104,8 +105,8 @@ test('npm run all → teardown --yes → npm run all: nothing of the runbook is 
   t.regex(String(drill), /^passed /, 'the drill ran again on the rebuilt pair');
 });
 
-test('without --yes and without a terminal: exit 2 before any request; on a fresh twin --yes finds nothing to undo; --transcript is the bash in order', async (t) => {
-  const h = await e2eTwin(t);
+testWithEachCli('without --yes and without a terminal: exit 2 before any request; on a fresh twin --yes finds nothing to undo; --transcript is the bash in order', async (t, cli) => {
+  const h = await e2eTwin(t, { cilium: cli.bin });
   resetRequests(h);
   const log = ciliumLogFile(h, 'refused');
   const refused = await h.run('10-teardown.mjs', [], { env: { TWIN_CILIUM_LOG: log } });

@@ -14,6 +14,7 @@ import { startTwin } from '../../twin/twin.mjs';
 import { meshState } from '../../twin/controllers/index.mjs';
 import { twinEnv, writeTwinEnv, processEnvFor } from '../../twin/runbook-env.mjs';
 import { pathWithTools } from './kubectl.mjs';
+import { realCiliumDir } from './cilium-cli.mjs';
 
 /** @typedef {import('../../twin/server/types.js').RunningTwin} RunningTwin */
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
@@ -60,7 +61,8 @@ function claimNet() {
 
 /**
  * @param {{ teardown(fn: () => unknown): void }} t
- * @param {{ overrides?: Record<string, string>, twin?: Record<string, any> }} [o]
+ * @param {{ overrides?: Record<string, string>, twin?: Record<string, any>, cilium?: string }} [o]
+ *   cilium: a cilium binary to run instead of the stand-in (see cilium-cli.mjs)
  * @returns {Promise<E2E>}
  */
 export async function e2eTwin(t, o = {}) {
@@ -74,7 +76,7 @@ export async function e2eTwin(t, o = {}) {
   }));
   const vars = twinEnv(twin, { net, overrides: o.overrides });
   const envFile = writeTwinEnv(twin, vars);
-  const env = processEnvFor(twin, envFile);
+  const env = processEnvFor(twin, envFile, o.cilium ? { ciliumBin: realCiliumDir(twin.dir, o.cilium) } : {});
   env.PATH = pathWithTools(env.PATH);
   // A step that fails saves a diagnostics bundle: into the twin's folder, not the work tree.
   env.RUNBOOK_DIAGNOSTICS_DIR = join(twin.dir, 'diagnostics');
