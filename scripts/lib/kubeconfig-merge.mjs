@@ -6,8 +6,9 @@
 // the configured address, written to a private temp folder, and merged by
 // kubectl itself: `KUBECONFIG=target:a:b kubectl config view --flatten`, the
 // target first so that its entries and its current-context win. The folder is
-// removed at once (after a SIGKILL, by the next run: see lock.mjs). If the merge did not take a renamed entry as it is, the
-// target holds another one of that name: step 00 refuses and changes nothing.
+// removed at once (after a SIGKILL, by the next run: see lock.mjs). If the
+// merge did not take a renamed entry as it is, the target holds another one of
+// that name: step 00 refuses and changes nothing.
 // The result replaces the target only when a byte differs (a backup of the old
 // file first), so a second run writes nothing.
 //
