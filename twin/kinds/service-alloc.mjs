@@ -1,6 +1,7 @@
 // @ts-check
 // ClusterIP and NodePort allocation of Services, as the service REST storage
-// does it: cluster IPs from the cluster's service CIDR (K3s default 10.43.0.0/16),
+// does it: cluster IPs from the cluster's own service CIDR (--service-cidr; the twin
+// follows the README: 10.96.0.0/12 for A, 10.112.0.0/12 for B),
 // node ports from 30000-32767, values kept across updates that leave them out.
 import { randomInt } from 'node:crypto';
 import { invalid } from './errors.mjs';
