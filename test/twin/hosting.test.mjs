@@ -19,8 +19,8 @@ import { ipToInt, parseCidr } from '../../twin/kinds/service-alloc.mjs';
 import { twinEnv, checkCilium, pathExport, TWIN_BIN } from '../../twin/runbook-env.mjs';
 import { twinForTest } from '../support/twin-harness.mjs';
 
-// Deadlines scale with the suite's factor when it sets one.
-const SCALE = Number(process.env.TEST_TIME_SCALE ?? process.env.TIMEOUT_SCALE ?? 1) || 1;
+// Deadlines scale with the suite's time factor (TEST_TIME_FACTOR, resolved by ava.config.mjs).
+const SCALE = Number(process.env.TEST_TIME_FACTOR ?? 1) || 1;
 
 /** Listens on ip:port until the test ends. @param {import('ava').ExecutionContext} t @param {string} ip @param {number} port */
 async function hold(t, ip, port) {
