@@ -19,6 +19,7 @@ import { ipToInt, intToIp, nthIp, parseCidr } from './kinds/service-alloc.mjs';
 import { startControllers } from './controllers/index.mjs';
 import { startDataplane } from './dataplane/index.mjs';
 import { claimNet, netLayout, sweepStaleTwinDirs, twinTempDir } from './hosting.mjs';
+import { attachAgents } from './agents/index.mjs';
 
 /** @typedef {import('./types.js').TwinKey} TwinKey */
 /** @typedef {import('./types.js').TwinNode} TwinNode */
@@ -297,6 +298,7 @@ export async function startTwin(partialOptions = {}) {
         return stopping;
       },
     };
+    attachAgents(twin); // exec into its pods answers from both clusters' state
     // An address it must serve is taken: the twin stops rather than carry on half-served
     // (while starting, startTwin throws it).
     /** @type {Error | undefined} */

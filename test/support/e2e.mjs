@@ -14,7 +14,8 @@ import { startTwin } from '../../twin/twin.mjs';
 import { meshState } from '../../twin/controllers/index.mjs';
 import { twinEnv, writeTwinEnv, processEnvFor } from '../../twin/runbook-env.mjs';
 import { pathWithTools } from './kubectl.mjs';
-import { realCiliumDir } from './cilium-cli.mjs';
+import { describeDeadline, scaled } from './time.mjs';
+import { killTree } from './proc.mjs';
 
 /** @typedef {import('../../twin/server/types.js').RunningTwin} RunningTwin */
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
@@ -56,13 +57,13 @@ function claimNet() {
 
 /**
  * @typedef {{ env?: NodeJS.ProcessEnv, onOutput?: (text: string, child: import('node:child_process').ChildProcess) => void, timeoutMs?: number }} RunOptions
- *   onOutput sees every chunk of stdout+stderr as it arrives (to kill the run at a chosen point)
+ *   onOutput sees every chunk of stdout+stderr as it arrives (to kill the run at a chosen point);
+ *   timeoutMs: on an unloaded machine (scaled by the time factor), default 120 s
  */
 
 /**
  * @param {{ teardown(fn: () => unknown): void }} t
- * @param {{ overrides?: Record<string, string>, twin?: Record<string, any>, cilium?: string }} [o]
- *   cilium: a cilium binary to run instead of the stand-in (see cilium-cli.mjs)
+ * @param {{ overrides?: Record<string, string>, twin?: Record<string, any> }} [o]
  * @returns {Promise<E2E>}
  */
 export async function e2eTwin(t, o = {}) {
@@ -76,7 +77,7 @@ export async function e2eTwin(t, o = {}) {
   }));
   const vars = twinEnv(twin, { net, overrides: o.overrides });
   const envFile = writeTwinEnv(twin, vars);
-  const env = processEnvFor(twin, envFile, o.cilium ? { ciliumBin: realCiliumDir(twin.dir, o.cilium) } : {});
+  const env = processEnvFor(twin, envFile);
   env.PATH = pathWithTools(env.PATH);
   // A step that fails saves a diagnostics bundle: into the twin's folder, not the work tree.
   env.RUNBOOK_DIAGNOSTICS_DIR = join(twin.dir, 'diagnostics');
@@ -103,6 +104,9 @@ export async function e2eTwin(t, o = {}) {
 }
 
 /**
+ * Runs scripts/<script> to its end. Past its deadline the harness kills the run
+ * and everything it started, and the promise rejects saying so, with the end of
+ * the run's output.
  * @param {string} script
  * @param {string[]} args
  * @param {RunOptions} o
@@ -115,11 +119,21 @@ export function runScript(script, args, o) {
     let stdout = '';
     let stderr = '';
     let output = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 120_000);
+    const limit = scaled(o.timeoutMs ?? 120_000);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      if (child.pid) killTree(child.pid);
+    }, limit);
     child.stdout.on('data', (d) => { stdout += d; output += d; o.onOutput?.(output, child); });
     child.stderr.on('data', (d) => { stderr += d; output += d; o.onOutput?.(output, child); });
-    child.on('error', reject);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr, output }); });
+    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (!timedOut) return resolve({ code, signal, stdout, stderr, output });
+      const last = output.trimEnd().split('\n').slice(-40).join('\n');
+      reject(new Error(`scripts/${[script, ...args].join(' ')} killed by the test harness after ${describeDeadline(limit)}, last output:\n${last || '(none)'}`));
+    });
   });
 }
 

@@ -14,6 +14,9 @@ import {
   resourceList, apiVersions, apiGroupList, apiGroupDoc, aggregatedDiscovery, wantsAggregated, openapiIndex, openapiDoc, openapiV2,
 } from './discovery.mjs';
 import { readBody, sendJson, sendError } from './http.mjs';
+import { serveExec, upgradeError } from './exec.mjs';
+import { serveLogs } from './logs.mjs';
+import { execModel } from '../agents/index.mjs';
 
 /** @typedef {import('../types.js').TwinFaults} TwinFaults */
 /** @typedef {import('./types.js').RequestLogEntry} RequestLogEntry */
@@ -74,6 +77,8 @@ export async function startApiServer(o) {
   /** @type {{ requests: number, reads: number, writes: number, dryRuns: number, byMethod: Record<string, number> }} */
   let stats = { requests: 0, reads: 0, writes: 0, dryRuns: 0, byMethod: {} };
   let faultToggle = false;
+  /** What runs in an exec'd container (twin/agents; attachAgents gives it the whole twin). */
+  let exec = execModel({ store, k3sVersion: o.k3sVersion });
   /** @type {import('./resources.mjs').Ctx} */
   const ctx = {
     store, registry, hub,
@@ -231,8 +236,36 @@ export async function startApiServer(o) {
       if (rest.length > 3) throw pageNotFound();
       r = { group: gv.group, version: gv.version, plural: rest[0], name: rest[1], sub: rest[2] };
     }
+    if (!gv.group && r.plural === 'pods' && r.namespace && r.name && r.sub) {
+      if (r.sub === 'log') return serveLogs(ctx, r.namespace, r.name, req, res, url.searchParams);
+      if (['exec', 'attach', 'portforward'].includes(r.sub)) throw new ApiError(400, 'BadRequest', 'Upgrade request required');
+    }
     const done = handleResource(ctx, r, req, res, url.searchParams, raw);
     return done;
+  }
+
+  /**
+   * An upgrade request (pods/exec over WebSocket or SPDY): authenticated, counted
+   * (as a read: it changes nothing stored, whatever its verb) and logged like any request.
+   * @param {import('node:http').IncomingMessage} req @param {import('node:stream').Duplex} socket @param {Buffer} head
+   */
+  async function onUpgrade(req, socket, head) {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const method = req.method ?? 'GET';
+    /** @type {RequestLogEntry} */
+    const entry = { time: new Date(started).toISOString(), method, path: url.pathname, query: url.search.slice(1), status: 0, ms: 0 };
+    open.add(entry);
+    socket.on('error', () => {});
+    socket.once('close', () => { open.delete(entry); entry.ms = Date.now() - started; record(entry); });
+    stats.requests++;
+    stats.reads++;
+    stats.byMethod[method] = (stats.byMethod[method] ?? 0) + 1;
+    if (!(/** @type {import('node:tls').TLSSocket} */ (socket)).authorized) { entry.status = upgradeError(socket, unauthorized()); return; }
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)\/exec\/?$/.exec(url.pathname);
+    if (!m) { entry.status = upgradeError(socket, pageNotFound()); return; }
+    entry.status = serveExec(store, exec, req, socket, head, { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]) }, url.searchParams);
   }
 
   async function listen() {
@@ -245,6 +278,7 @@ export async function startApiServer(o) {
       rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
     }, (req, res) => { handle(req, res).catch((e) => sendError(res, e)); });
+    s.on('upgrade', (req, socket, head) => { onUpgrade(req, socket, head).catch((e) => upgradeError(socket, e)); });
     s.keepAliveTimeout = 60_000;
     s.on('connection', (/** @type {import('node:net').Socket} */ sock) => {
       sockets.add(sock);
@@ -283,6 +317,7 @@ export async function startApiServer(o) {
     get running() { return server !== null; },
     faults,
     stop,
+    setExecModel(model) { exec = model; },
     async start() {
       // The port was free a moment ago; on a busy machine another process may
       // grab it in between: retry briefly rather than move to another port.

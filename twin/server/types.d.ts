@@ -44,6 +44,8 @@ export interface ApiServerHandle extends TwinServerHandle {
   /** Requests still open (watches, slow ones): the log has a request only once it ends. */
   inFlight(): RequestLogEntry[];
   clearRequests(): void;
+  /** What runs in a container that pods/exec reaches (twin/agents). */
+  setExecModel(model: import('./exec.mjs').ExecModel): void;
   /** Stops for good: also ends timers and store listeners. */
   close(): Promise<void>;
 }
