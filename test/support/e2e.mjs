@@ -16,6 +16,7 @@ import { twinEnv, writeTwinEnv, processEnvFor } from '../../twin/runbook-env.mjs
 import { pathWithTools } from './kubectl.mjs';
 import { describeDeadline, scaled } from './time.mjs';
 import { killTree } from './proc.mjs';
+import { realCiliumDir } from './cilium-cli.mjs';
 
 /** @typedef {import('../../twin/server/types.js').RunningTwin} RunningTwin */
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
@@ -63,7 +64,8 @@ function claimNet() {
 
 /**
  * @param {{ teardown(fn: () => unknown): void }} t
- * @param {{ overrides?: Record<string, string>, twin?: Record<string, any> }} [o]
+ * @param {{ overrides?: Record<string, string>, twin?: Record<string, any>, cilium?: string }} [o]
+ *   cilium: a cilium binary to run instead of the stand-in (see cilium-cli.mjs)
  * @returns {Promise<E2E>}
  */
 export async function e2eTwin(t, o = {}) {
@@ -77,7 +79,7 @@ export async function e2eTwin(t, o = {}) {
   }));
   const vars = twinEnv(twin, { net, overrides: o.overrides });
   const envFile = writeTwinEnv(twin, vars);
-  const env = processEnvFor(twin, envFile);
+  const env = processEnvFor(twin, envFile, o.cilium ? { ciliumBin: realCiliumDir(twin.dir, o.cilium) } : {});
   env.PATH = pathWithTools(env.PATH);
   // A step that fails saves a diagnostics bundle: into the twin's folder, not the work tree.
   env.RUNBOOK_DIAGNOSTICS_DIR = join(twin.dir, 'diagnostics');

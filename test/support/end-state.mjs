@@ -7,6 +7,7 @@ import test from 'ava';
 import { existsSync, readFileSync } from 'node:fs';
 import { lockPath } from '../../scripts/lib/lock.mjs';
 import { endState, e2eTwin } from './e2e.mjs';
+import { waitFor } from './time.mjs';
 
 /** @typedef {import('./e2e.mjs').E2E} E2E */
 
@@ -72,17 +73,13 @@ export function slots(n) {
 }
 
 /**
- * Polls until pred() is true; throws with `what` after timeoutMs.
+ * Polls until pred() is true; throws with `what` after timeoutMs (on an unloaded machine, scaled by the time factor).
  * @param {() => boolean} pred
  * @param {string} what
  * @param {number} [timeoutMs]
  */
 export async function until(pred, what, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await waitFor(pred, what, timeoutMs);
 }
 
 /**

@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { describeDeadline, scaled } from './time.mjs';
 
 export const TOOLS_BIN = fileURLToPath(new URL('../../.tools/bin/', import.meta.url));
 
@@ -30,13 +31,13 @@ export function pathWithTools(base = process.env.PATH ?? '') {
  * @property {string} cacheDir
  * @property {string} [context]
  * @property {string} [input] written to stdin
- * @property {number} [timeoutMs] kill after this long (default 60 s)
+ * @property {number} [timeoutMs] kill after this long on an unloaded machine (scaled by the time factor; default 60 s)
  * @property {NodeJS.ProcessEnv} [env]
  */
 
 /**
  * @typedef {object} KubectlResult
- * @property {number} code exit code (-1: killed by the timeout)
+ * @property {number} code exit code (-1: killed by the timeout, which stderr's last line then says)
  * @property {string} stdout
  * @property {string} stderr
  * @property {number} ms
@@ -61,10 +62,12 @@ export function kubectl(args, o) {
     let killed = false;
     child.stdout.setEncoding('utf8').on('data', (d) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, o.timeoutMs ?? 60_000);
+    const limit = scaled(o.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => { killed = true; child.kill('SIGKILL'); }, limit);
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code) => {
       clearTimeout(timer);
+      if (killed) stderr += `\n(kubectl ${args.join(' ')} killed by the test harness after ${describeDeadline(limit)})\n`;
       resolve({ code: killed ? -1 : code ?? -1, stdout, stderr, ms: Date.now() - started });
     });
     child.stdin.on('error', () => { /* kubectl may exit before reading stdin */ });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { startTwin } from '../../twin/twin.mjs';
 import { kubectl } from './kubectl.mjs';
+import { waitFor as waitUntil } from './time.mjs';
 
 /** @typedef {import('../../twin/server/types.js').RunningTwin} RunningTwin */
 /** @typedef {import('../../twin/server/types.js').RunningTwinCluster} RunningTwinCluster */
@@ -66,21 +67,13 @@ export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 export const later = (ms, fn) => sleep(ms).then(fn);
 
 /**
- * Polls until fn returns a truthy value.
+ * Polls until fn returns a truthy value (timeoutMs: on an unloaded machine, scaled by the time factor).
  * @template T
  * @param {() => T | Promise<T>} fn
  * @param {{ timeoutMs?: number, everyMs?: number, what?: string }} [o]
- * @returns {Promise<T>}
+ * @returns {Promise<NonNullable<Awaited<T>>>}
  */
-export async function waitFor(fn, o = {}) {
-  const deadline = Date.now() + (o.timeoutMs ?? 10_000);
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${o.what ?? 'a condition'}`);
-    await sleep(o.everyMs ?? 20);
-  }
-}
+export const waitFor = (fn, o = {}) => waitUntil(fn, o.what ?? 'a condition', o.timeoutMs ?? 10_000, o.everyMs ?? 20);
 
 /**
  * Sets a Deployment's status as its controller would once all replicas are ready.
