@@ -114,7 +114,8 @@ export async function stepStatus(step, config, verbose) {
         actions.push({ action, seen: 'done', text: detail ?? check.detail ?? '' });
       } catch (err) {
         if (rt.signal.aborted) throw err;
-        actions.push({ action, seen: 'verify', text: firstLine(err instanceof Error ? err.message : String(err)) });
+        // What the check saw (e.g. the mesh not ready yet, and why) before how the wait ended.
+        actions.push({ action, seen: 'verify', text: [check.detail, firstLine(err instanceof Error ? err.message : String(err))].filter(Boolean).join(' — ') });
       }
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);

@@ -154,7 +154,7 @@ export function installCilium(config, c, opts = {}) {
  * @param {HelmRelease[]} history newest first
  * @returns {Promise<HelmRelease[]>} the history when nothing is pending any more, or at the deadline
  */
-async function settled(rt, config, c, history) {
+export async function settled(rt, config, c, history) {
   const first = history[0];
   if (!first || !PENDING.test(first.status)) return history;
   const began = Date.parse(first.since);

@@ -5,7 +5,7 @@
 // certificates (Helm upgrades on both). Both are checked before they run:
 // re-running them would only add Helm revisions.
 import { cilium, kubectl, duration, withOpts } from './commands.mjs';
-import { getObjects, deploymentReady, lbIp } from './probes.mjs';
+import { getObjects, deploymentReady, lbIp, ciliumRelease } from './probes.mjs';
 import { ToolError } from './runtime.mjs';
 import { POOL_RESOURCE, MESH_POOL } from './manifests.mjs';
 import { caMismatchHint, saysCaMismatch, sameIpHint, sharedMeshIps } from './diagnose.mjs';
@@ -39,7 +39,7 @@ export function enableMesh(config, c) {
         }
         throw err;
       }
-      if (!live.has(`ciliumloadbalancerippool/${MESH_POOL}`)) {
+      if (lb && !live.has(`ciliumloadbalancerippool/${MESH_POOL}`)) { // NodePort: step 04 makes no mesh pool
         return { state: 'blocked', message: `the ClusterMesh pool is missing on ${c.context}: run step 04 (npm run 04) first.` };
       }
       const svc = live.get(`service/${APISERVER}`);
@@ -93,6 +93,9 @@ function wrongIp(c, ip) {
  * clustermesh-apiserver Service the CLI fails ("unable to get clustermesh
  * service"), without Cilium at all too ("unable to retrieve ConfigMap
  * cilium-config"), and callers should name step 06 rather than show that error.
+ * While the Service has no address yet or the Deployment is not ready (rolling
+ * out) the CLI exits 1 at once with no JSON: then `{ notReady }` says what is
+ * missing, with no access_information or connectivity (so nothing counts as connected).
  * @param {Runtime} rt
  * @param {ClusterConfig} c
  * @returns {Promise<any | null>}
@@ -101,19 +104,67 @@ export async function meshStatus(rt, c) {
   try {
     return await rt.probeJson(cilium(c, 'clustermesh status', '-o', 'json'));
   } catch (err) {
-    if (err instanceof ToolError && new RegExp(`services? "${APISERVER}" not found|configmaps? "cilium-config" not found`).test(err.stderr)) return null;
+    if (!(err instanceof ToolError) || err.killed) throw err;
+    if (new RegExp(`services? "${APISERVER}" not found|configmaps? "cilium-config" not found`).test(err.stderr)) return null;
+    const missing = notReadyYet(err.stderr);
+    if (missing) return { notReady: missing };
     throw err;
   }
 }
 
 /**
- * Is `c`'s mesh status connected to the cluster named `remote`?
+ * What `clustermesh status` says is not there yet, in words, or ''.
+ * @param {string} stderr
+ */
+export function notReadyYet(stderr) {
+  if (/unable to derive service IPs automatically/.test(stderr)) return `the ${APISERVER} Service has no address yet (no LoadBalancer IP)`;
+  const deploy = new RegExp(`deployment ${APISERVER} is not ready: (.*)`).exec(stderr);
+  if (deploy) return `the ${APISERVER} Deployment is not ready (${deploy[1].trim()})`;
+  return '';
+}
+
+/**
+ * How far one side's agents (and KVStoreMesh's replicas, when it reports) are
+ * connected to the cluster named `remote`: fully only when every one of them
+ * has it configured and connected and none is not ready. `configured` counts
+ * only the agents that report the cluster at all, so connected == configured
+ * alone says nothing about the rest (cilium clustermesh status's own rule).
+ * @param {any} status `clustermesh status -o json` (counts are omitempty: missing means 0)
+ * @param {string} remote
+ * @returns {{ connected: boolean, detail: string }}
+ */
+export function peerConnection(status, remote) {
+  /** @param {any} conn @param {string} who */
+  const side = (conn, who) => {
+    const entry = conn?.clusters?.[remote];
+    const total = conn?.total ?? 0;
+    const [configured, connected, notReady] = [entry?.configured ?? 0, entry?.connected ?? 0, conn?.not_ready ?? 0];
+    const ok = Boolean(entry) && total > 0 && configured === total && connected === total && notReady === 0;
+    return { ok, detail: `${who} ${configured}/${total} configured, ${connected}/${total} connected${notReady ? `, ${notReady} not ready` : ''}` };
+  };
+  const sides = [side(status?.connectivity, 'agents')];
+  const kv = status?.kvstoremesh;
+  if (kv?.enabled && kv.status) sides.push(side(kv.status, 'KVStoreMesh'));
+  return { connected: sides.every((x) => x.ok), detail: `${remote}: ${sides.map((x) => x.detail).join('; ')}` };
+}
+
+/**
+ * Is `c`'s mesh status fully connected to the cluster named `remote`?
  * @param {any} status
  * @param {string} remote
  */
-export function connectedTo(status, remote) {
-  const entry = status?.connectivity?.clusters?.[remote];
-  return Boolean(entry) && (entry.connected ?? 0) > 0 && (entry.connected ?? 0) === (entry.configured ?? 0);
+export const connectedTo = (status, remote) => peerConnection(status, remote).connected;
+
+/**
+ * The names of the clusters a Cilium release's values configure as mesh peers
+ * (clustermesh.config.clusters: a list of {name, …} before chart 1.20, a map after).
+ * @param {Record<string, any> | undefined} values
+ * @returns {string[]}
+ */
+export function meshPeers(values) {
+  const clusters = values?.clustermesh?.config?.clusters;
+  if (Array.isArray(clusters)) return clusters.map((x) => x?.name).filter((n) => typeof n === 'string');
+  return clusters && typeof clusters === 'object' ? Object.keys(clusters) : [];
 }
 
 /**
@@ -126,21 +177,38 @@ export function connectMesh(config) {
     title: `Connect ${a.context} and ${b.context}`,
     async check(rt) {
       const [sa, sb] = await Promise.all([meshStatus(rt, a), meshStatus(rt, b)]);
-      for (const [c, s] of /** @type {const} */ ([[a, sa], [b, sb]])) {
-        if (!s?.access_information) {
+      const sides = /** @type {const} */ ([[a, sa], [b, sb]]);
+      for (const [c, s] of sides) {
+        if (!s || (!s.notReady && !s.access_information)) {
           return { state: 'blocked', message: `ClusterMesh is not enabled on ${c.context}: run step 06 (npm run 06) first.` };
         }
       }
-      const ab = connectedTo(sa, b.name);
-      const ba = connectedTo(sb, a.name);
-      if (ab && ba) return { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` };
+      const waiting = sides.filter(([, s]) => s.notReady).map(([c, s]) => `on ${c.context} ${s.notReady}`);
+      if (waiting.length) {
+        // The status cannot tell whether connect ran: the Helm values do.
+        const [ra, rb] = await Promise.all([ciliumRelease(rt, a), ciliumRelease(rt, b)]);
+        const detail = `ClusterMesh is not ready yet: ${waiting.join('; ')}`;
+        if (meshPeers(ra?.values).includes(b.name) && meshPeers(rb?.values).includes(a.name)) {
+          return { state: 'verify', detail: `connected in the settings; ${detail}` };
+        }
+        return { state: 'blocked', message: `${detail}. Run step 06 (npm run 06), which waits for it, then this step again.` };
+      }
+      const ab = peerConnection(sa, b.name);
+      const ba = peerConnection(sb, a.name);
+      if (ab.connected && ba.connected) return { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` };
       const configured = sa.connectivity?.clusters?.[b.name] && sb.connectivity?.clusters?.[a.name];
-      return configured ? { state: 'verify', detail: 'configured; waiting for the connection' } : { state: 'todo', detail: 'not connected' };
+      return configured
+        ? { state: 'verify', detail: `configured; waiting for the connection (${a.context} to ${ab.detail}; ${b.context} to ${ba.detail})` }
+        : { state: 'todo', detail: 'not connected' };
     },
     statusLabel: 'mesh',
     commands: [withOpts(cilium(a, 'clustermesh connect', '--destination-context', b.context), { helm: [a, b] })],
     verify: [a, b].map((c) => withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
       { wait: { what: `${c.context} to connect to the other cluster`, timeout: config.timeouts.mesh }, read: true })),
+    // `clustermesh status --wait` ends well only once every agent is connected, on both sides.
+    async verifyRun() {
+      return `${a.name} ⇄ ${b.name} connected`;
+    },
     async hint(rt, error) {
       return meshHint(rt, config, error);
     },
@@ -156,11 +224,31 @@ export function connectMesh(config) {
 async function meshHint(rt, config, error) {
   const text = error instanceof ToolError ? `${error.stderr}\n${error.stdout}` : error.message;
   if (saysCaMismatch(text)) return caMismatchHint(config.a.context, config.b.context);
-  if (/non-unique name|same, non-unique/i.test(text)) return 'CLUSTER_A_NAME and CLUSTER_B_NAME (or the IDs) must differ, and the installed values must match them.';
-  if (/default name/i.test(text)) return 'a cluster is installed with the name "default": K3s names every cluster so; reinstall with CLUSTER_X_NAME set.';
+  const named = identityHint(text);
+  if (named) return named;
   const [sa, sb] = await Promise.all([meshStatus(rt, config.a), meshStatus(rt, config.b)]);
   const shared = sharedMeshIps(sa, sb);
   if (shared.length) return `${sameIpHint(shared)} Give the clusters different CLUSTER_X_MESH_IP values.`;
   return `see \`cilium clustermesh status --context ${config.a.context}\` and \`--context ${config.b.context}\`: ` +
     'nodes must reach the other cluster\'s clustermesh-apiserver on 2379/tcp.';
+}
+
+/**
+ * The hint for connect's refusals of a cluster's name or ID. The CLI checks the
+ * remote cluster first and says "remote cluster has non-unique name (default)
+ * and/or ID (2)" for a remote named default (or with ID 0), "local cluster has
+ * the default name (cluster name: …) and/or ID 0 (cluster ID: …)" for the local
+ * one, and "the same, non-unique name" only when both names are equal.
+ * @param {string} text the CLI's error
+ * @returns {string}
+ */
+export function identityHint(text) {
+  const bad = /remote cluster has non-unique name \(([^)]*)\) and\/or ID \(([^)]*)\)/.exec(text) ??
+    /local cluster has the default name \(cluster name: ([^)]*)\) and\/or ID 0 \(cluster ID: ([^)]*)\)/.exec(text);
+  if (bad && (bad[1] === 'default' || bad[1] === '')) {
+    return 'a cluster is installed with the name "default": K3s names every cluster so; reinstall with CLUSTER_X_NAME set.';
+  }
+  if (bad && (bad[2] === '0' || bad[2] === '')) return 'a cluster is installed with cluster.id 0 (not meshed): reinstall with CLUSTER_X_ID set (1–255).';
+  if (bad || /same, non-unique/i.test(text)) return 'CLUSTER_A_NAME and CLUSTER_B_NAME (or the IDs) must differ, and the installed values must match them.';
+  return '';
 }

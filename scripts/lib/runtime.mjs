@@ -113,6 +113,7 @@ export class Runtime {
     this.retries = opts.retries ?? 4;
     /** Processes started, by tool. */
     this.counts = { kubectl: 0, cilium: 0 };
+    /** @type {NodeJS.ProcessEnv} */
     this.env = { ...process.env, KUBECONFIG: opts.config.kubeconfig };
     this.bounds = opts.bounds ?? { plain: PLAIN_DEADLINE, margin: DEADLINE_MARGIN };
   }

@@ -6,9 +6,13 @@
 // (disconnect, disable, uninstall), as a person would undo it by hand.
 import { createInterface } from 'node:readline/promises';
 import { kubectl, cilium, duration, withOpts } from './commands.mjs';
-import { ciliumRelease, getObjects } from './probes.mjs';
+import { ciliumRelease, ciliumReleases, getObjects } from './probes.mjs';
+import { settled } from './install-cilium.mjs';
+import { out } from './output.mjs';
 import { ToolError } from './runtime.mjs';
-import { APISERVER } from './mesh.mjs';
+import { APISERVER, meshPeers } from './mesh.mjs';
+
+export { meshPeers };
 import { POOL_RESOURCE, L2_RESOURCE, APP_POOL, MESH_POOL, L2_POLICY } from './manifests.mjs';
 import { bashOf } from './shell.mjs';
 
@@ -91,18 +95,6 @@ export function deleteEcho(config, c) {
     commands: [withOpts(kubectl(c, 'delete', 'namespace', ns, '--ignore-not-found', '--wait=true', timeout), { wait })],
     verify: [withOpts(kubectl(c, 'wait', '--for=delete', `namespace/${ns}`, timeout), { wait })],
   };
-}
-
-/**
- * The names of the clusters a Cilium release's values configure as mesh peers
- * (clustermesh.config.clusters: a list of {name, …} before chart 1.20, a map after).
- * @param {Record<string, any> | undefined} values
- * @returns {string[]}
- */
-export function meshPeers(values) {
-  const clusters = values?.clustermesh?.config?.clusters;
-  if (Array.isArray(clusters)) return clusters.map((x) => x?.name).filter((n) => typeof n === 'string');
-  return clusters && typeof clusters === 'object' ? Object.keys(clusters) : [];
 }
 
 /**
@@ -204,24 +196,58 @@ export function deletePools(config, c) {
   };
 }
 
+/** Seconds `cilium uninstall --wait` itself gives the Helm upgrade that disables Hubble first (the CLI's defaults.UninstallTimeout). */
+const HUBBLE_DISABLE_WAIT = 300;
+/** Cilium's workloads, gone once an uninstall has finished. */
+const CILIUM_WORKLOADS = ['daemonset/cilium', 'deployment/cilium-operator', 'deployment/hubble-relay', 'deployment/hubble-ui'];
+
 /**
- * Steps 01 and 03 undone: `cilium uninstall --wait` wherever a Helm release
- * `cilium` is recorded (in any state: a failed or interrupted one too).
+ * Steps 01 and 03 undone: `cilium uninstall` wherever a Helm release `cilium`
+ * is recorded (in any state: a failed or interrupted one too). With --wait the
+ * CLI first disables Hubble with a Helm upgrade and then waits, with no
+ * deadline, for the hubble-relay pods to go: when that upgrade cannot run (the
+ * newest revision is pending, left by a killed install or upgrade, or failed
+ * with none deployed) they never go. So --wait only over a deployed release;
+ * otherwise the CLI uninstalls without waiting and kubectl waits, bounded, for
+ * Cilium's workloads to be gone. A revision still pending is first given until
+ * TIMEOUT_CILIUM after it began to finish (a killed run's cilium may be at it).
  * @param {Config} config
  * @param {ClusterConfig} c
  * @returns {Action}
  */
 export function uninstallCilium(config, c) {
+  const t = config.timeouts.cilium;
+  const waiting = withOpts(cilium(c, 'uninstall', '--wait', '--timeout', duration(t)), {
+    wait: { what: `Cilium on ${c.context} to be uninstalled`, timeout: t },
+    deadline: { seconds: HUBBLE_DISABLE_WAIT + t, why: `cilium's own ${HUBBLE_DISABLE_WAIT}s to disable Hubble and --timeout ${t}s to uninstall` },
+  });
+  const plain = cilium(c, 'uninstall', '--timeout', duration(t));
+  const gone = withOpts(kubectl(c, 'wait', '-n', 'kube-system', '--for=delete', ...CILIUM_WORKLOADS, `--timeout=${duration(t)}`),
+    { wait: { what: `Cilium's workloads on ${c.context} to be gone`, timeout: t } });
   return {
     title: `Uninstall Cilium from ${c.context} (Helm release cilium)`,
     cluster: c,
     async check(rt) {
-      const records = await existing(rt, c, 'kube-system', ['secret', '-l', 'owner=helm,name=cilium']);
-      if (!records?.length) return { state: 'done', detail: 'no Cilium Helm release' };
-      return { state: 'todo', detail: `${records.length} Helm revision${records.length > 1 ? 's' : ''} recorded` };
+      const history = await ciliumReleases(rt, c);
+      if (!history.length) return { state: 'done', detail: 'no Cilium Helm release' };
+      const newest = history[0].status === 'deployed' ? '' : `, the newest ${history[0].status}`;
+      return { state: 'todo', detail: `${history.length} Helm revision${history.length > 1 ? 's' : ''} recorded${newest}` };
     },
-    commands: [withOpts(cilium(c, 'uninstall', '--wait', '--timeout', duration(config.timeouts.cilium)),
-      { wait: { what: `Cilium on ${c.context} to be uninstalled`, timeout: config.timeouts.cilium } })],
+    async run(rt) {
+      const newest = (await settled(rt, config, c, await ciliumReleases(rt, c)))[0];
+      if (!newest) return 'gone meanwhile';
+      if (newest.status === 'deployed') {
+        await rt.exec(waiting);
+        return undefined;
+      }
+      out.warn(`  Helm release cilium on ${c.context} is ${newest.status} (revision ${newest.revision}): cilium could not disable Hubble ` +
+        'first and `uninstall --wait` would wait for hubble-relay with no deadline; uninstalling without --wait, then waiting for the workloads');
+      await rt.exec(plain);
+      await rt.exec(gone);
+      return `uninstalled the ${newest.status} release without disabling Hubble first`;
+    },
+    commands: [waiting],
+    transcript: [bashOf(waiting)],
   };
 }
 

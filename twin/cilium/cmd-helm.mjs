@@ -310,6 +310,17 @@ export async function cmdUninstall(ctx) {
     } catch (e) {
       ctx.out(`⚠ ️ Failed to disable Hubble prior to uninstalling Cilium: ${/** @type {Error} */ (e).message}`);
     }
+    // As the CLI: then waits for the hubble-relay pods to go, every 2 s, with no deadline
+    // (forever when the upgrade above failed and left them running).
+    for (;;) {
+      let pods;
+      try { pods = await kube.list('Pod', ctx.namespace, { labelSelector: 'k8s-app=hubble-relay' }); } catch (e) {
+        if (isNotFound(e)) break;
+        throw new Fatal(`Unable to list pods waiting for hubble-relay to stop: ${/** @type {Error} */ (e).message}`);
+      }
+      if (pods.length === 0) break;
+      await new Promise((r) => setTimeout(r, 2000));
+    }
   }
   ctx.out('⌛ Uninstalling Cilium');
   await deleteTestNamespace(ctx, kube);
