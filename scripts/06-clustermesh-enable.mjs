@@ -18,8 +18,7 @@
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { enableMesh } from './lib/mesh.mjs';
-import { poolOnBoth } from './lib/prerequisites.mjs';
-import { MESH_POOL } from './lib/manifests.mjs';
+import { step04OnBoth } from './lib/pools.mjs';
 
 export const step = defineStep({
   id: '06',
@@ -27,7 +26,7 @@ export const step = defineStep({
   title: 'Enable ClusterMesh',
   file: import.meta.url,
   tools: ['cilium'],
-  ready: poolOnBoth(MESH_POOL, '04'),
+  ready: step04OnBoth, // the mesh pool (with NodePort: the L2 policy) on both clusters
   actions: (config) => config.clusters.map((c) => enableMesh(config, c)),
 });
 

@@ -74,14 +74,14 @@ export function echoActions(config, c) {
     const svc = (await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`);
     return svc ? lbIp(svc) : null;
   };
-  const notDeployed = `Service ${ns}/${name} is not on ${c.context}: echo is not deployed there yet (step 08)`;
+  const notDeployed = `echo is not deployed on ${c.context} yet: no Service ${ns}/${name} (step 08 deploys it)`;
   return { deploy, vip: {
     title: `${c.context}'s echo VIP answers with ${wanted.map((p) => `"${p}"`).join(' or ')}`,
     cluster: c,
     async check(rt) {
       const ip = (await seenIp) || await readService(rt);
       // No Service (a dry run, or status while step 08 is partly done): nothing to ask yet.
-      if (ip === null) return { state: 'verify', detail: notDeployed, data: { missing: true } };
+      if (ip === null) return { state: 'todo', detail: notDeployed, data: { missing: true } };
       seen.ip = ip;
       // No IP yet (a run stopped before LB-IPAM answered): verify waits for it.
       if (!seen.ip) return { state: 'verify', detail: `Service ${ns}/${name} has no LoadBalancer IP yet` };
@@ -92,7 +92,7 @@ export function echoActions(config, c) {
     },
     async verifyRun(rt, check) {
       // Checked before the deploy ran (it is checked afresh after a change): say what is missing, not kubectl's error.
-      if (check.state === 'verify' && check.data?.missing && (await readService(rt)) === null) throw new Error(notDeployed);
+      if (check.state === 'todo' && check.data?.missing && (await readService(rt)) === null) throw new Error(notDeployed);
       if (!seen.ip) {
         await rt.exec(lbWait);
         seen.ip = await serviceIp(rt);
