@@ -9,12 +9,13 @@
 // Not for dry runs, input errors, or with RUNBOOK_DIAGNOSTICS=off.
 //
 // The harness points RUNBOOK_DIAGNOSTICS_DIR into the twin's folder. Short
-// timeouts keep the waits that must fail short; at most three twins run at once.
+// timeouts keep the waits that must fail short; the tests run one at a time.
 import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { e2eTwin } from '../support/e2e.mjs';
 import { slots } from '../support/end-state.mjs';
+import { waitFor } from '../support/time.mjs';
 import { STEPS } from '../../scripts/steps.mjs';
 import { generateCA } from '../../twin/cilium/pki.mjs';
 
@@ -22,7 +23,7 @@ import { generateCA } from '../../twin/cilium/pki.mjs';
 /** @typedef {import('../support/e2e.mjs').RunResult} RunResult */
 /** @typedef {import('ava').ExecutionContext} T */
 
-const slot = slots(3);
+const slot = slots(1); // with serial tests: one twin at a time
 const POOLS = 'cilium.io/ciliumloadbalancerippools';
 const CRDS = 'apiextensions.k8s.io/customresourcedefinitions';
 
@@ -44,13 +45,7 @@ const bundleBase = (h) => /** @type {string} */ (h.env.RUNBOOK_DIAGNOSTICS_DIR);
 const bundles = (h) => (fs.existsSync(bundleBase(h)) ? fs.readdirSync(bundleBase(h)).sort() : []);
 
 /** @param {() => boolean} cond @param {string} what */
-async function until(cond, what, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = (cond, what, ms = 15_000) => waitFor(cond, what, ms, 50);
 
 /**
  * Every private key held in a Secret of either cluster, as stored (base64) and
@@ -123,7 +118,7 @@ function checkBundle(t, h, run, want) {
   return { dir, text };
 }
 
-test('same LB IP on both clustermesh-apiservers (A\'s mesh pool changed to B\'s IP after 06): 07 fails, the bundle names the IP and the pool', (t) => slot(async () => {
+test.serial('same LB IP on both clustermesh-apiservers (A\'s mesh pool changed to B\'s IP after 06): 07 fails, the bundle names the IP and the pool', (t) => slot(async () => {
   const h = await e2eTwin(t, { overrides: { TIMEOUT_MESH: '5s' } });
   await steps(t, h, ['01', '02', '03', '04', '05', '06']);
   const ipB = h.vars.CLUSTER_B_MESH_IP;
@@ -145,7 +140,7 @@ test('same LB IP on both clustermesh-apiservers (A\'s mesh pool changed to B\'s 
   t.regex(text['failure.txt'], /^command: cilium clustermesh status --context cluster-[ab] --wait/m);
 }));
 
-test('CA mismatch (B\'s cilium-ca replaced by another CA before 07): 07 fails with the CA hint, no CA key in the bundle', (t) => slot(async () => {
+test.serial('CA mismatch (B\'s cilium-ca replaced by another CA before 07): 07 fails with the CA hint, no CA key in the bundle', (t) => slot(async () => {
   const h = await e2eTwin(t);
   await steps(t, h, ['01', '02', '03', '04', '05', '06']);
   const other = await generateCA('Cilium CA', 1095);
@@ -163,7 +158,7 @@ test('CA mismatch (B\'s cilium-ca replaced by another CA before 07): 07 fails wi
   t.true(plantedKeys(h).includes(ca.data['ca.key']), 'the replaced CA key is among the planted ones');
 }));
 
-test('K3s ServiceLB grabs the clustermesh-apiserver: npm run all fails at 06 with the ServiceLB hint; a dry run after it saves no bundle', (t) => slot(async () => {
+test.serial('K3s ServiceLB grabs the clustermesh-apiserver: npm run all fails at 06 with the ServiceLB hint; a dry run after it saves no bundle', (t) => slot(async () => {
   const h = await e2eTwin(t, { twin: { servicelb: true }, overrides: { TIMEOUT_RESOURCES: '3s' } });
   const run = await h.run('all.mjs');
   t.regex(run.stdout, /^✘ 06 /m);
@@ -180,7 +175,7 @@ test('K3s ServiceLB grabs the clustermesh-apiserver: npm run all fails at 06 wit
   t.is(bundles(h).length, 1, 'no bundle for a dry run');
 }));
 
-test('a pool that no longer matches (A\'s app pool selects nothing before 08): 08 fails with LB-IPAM\'s no_pool and the pool', (t) => slot(async () => {
+test.serial('a pool that no longer matches (A\'s app pool selects nothing before 08): 08 fails with LB-IPAM\'s no_pool and the pool', (t) => slot(async () => {
   const h = await e2eTwin(t, { overrides: { TIMEOUT_RESOURCES: '3s' } });
   await steps(t, h, ['01', '02', '03', '04', '05']);
   const pool = /** @type {any} */ (h.store('a').get(POOLS, '', 'app-pool'));
@@ -196,7 +191,7 @@ test('a pool that no longer matches (A\'s app pool selects nothing before 08): 0
   t.regex(text['failure.txt'], /^command: kubectl --context cluster-a wait -n echo/m);
 }));
 
-test('CRDs not ready (deleted after 03, the operator does not register them again): 04 fails with the CRD hint; no bundle for bad input or when turned off', (t) => slot(async () => {
+test.serial('CRDs not ready (deleted after 03, the operator does not register them again): 04 fails with the CRD hint; no bundle for bad input or when turned off', (t) => slot(async () => {
   const h = await e2eTwin(t, { overrides: { TIMEOUT_RESOURCES: '3s' } });
   await steps(t, h, ['01', '02', '03']);
   for (const name of ['ciliumloadbalancerippools.cilium.io', 'ciliuml2announcementpolicies.cilium.io']) h.store('a').delete(CRDS, '', name);

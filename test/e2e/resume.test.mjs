@@ -17,16 +17,19 @@
 import test from 'ava';
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { e2eTwin, obj } from '../support/e2e.mjs';
 import { comparableState, lockFileOf, lockHolder, slots, helmStatuses, referenceRun } from '../support/end-state.mjs';
 import { DRILL_ANNOTATION } from '../../scripts/lib/failover.mjs';
+import { descendants, tree } from '../support/proc.mjs';
+import { scaled } from '../support/time.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
 /** @typedef {import('node:child_process').ChildProcess} ChildProcess */
 
-const slot = slots(4);
+// One twin at a time (the tests are serial; this keeps the reference run apart too).
+const slot = slots(1);
 
 /** The end state of an uninterrupted run on a twin of its own (computed once for the file). */
 const reference = referenceRun(slot, (h) => ({ state: comparableState(h), drill: drillRecord(h) }));
@@ -150,7 +153,7 @@ const chains = {
 };
 
 for (const [name, chain] of Object.entries(chains)) {
-  test(`killed ${name} (${chain.length} kills), the next run finishes each time; the end state is the uninterrupted one`, async (t) => {
+  test.serial(`killed ${name} (${chain.length} kills), the next run finishes each time; the end state is the uninterrupted one`, async (t) => {
     const ref = reference();
     const h = await slot(() => killChain(t, chain));
     t.deepEqual(comparableState(h), (await ref).state);
@@ -193,7 +196,7 @@ async function killChain(t, chain) {
     const previousOutput = lastOutput;
     const frozen = frozenByPrevious;
     const thaw = () => { for (const pid of frozen.splice(0)) try { process.kill(pid, 'SIGCONT'); } catch { /* gone */ } };
-    const fallback = setTimeout(thaw, 20_000);
+    const fallback = setTimeout(thaw, scaled(20_000));
     let thawed = false;
     const run = await h.run('all.mjs', [], {
       onOutput: (o, c) => {
@@ -261,22 +264,7 @@ async function killChain(t, chain) {
   return h;
 }
 
-/** A process's children, grandchildren … with their command lines. @param {number} pid @returns {{ pid: number, args: string }[]} */
-function tree(pid) {
-  let out = '';
-  try {
-    out = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(pid)], { encoding: 'utf8' });
-  } catch {
-    return []; // ps exits 1 when there are none
-  }
-  return out.split('\n').map((l) => /^\s*(\d+)\s+(.*)$/.exec(l)).filter((m) => m !== null)
-    .flatMap((m) => [{ pid: Number(m[1]), args: m[2] }, ...tree(Number(m[1]))]);
-}
-
-/** @param {number} pid */
-const descendants = (pid) => tree(pid).map((p) => p.pid);
-
-test('a second run while one is working is refused with exit 2 naming the first; the first finishes', async (t) => {
+test.serial('a second run while one is working is refused with exit 2 naming the first; the first finishes', async (t) => {
   const ref = reference();
   const h = await slot(async () => {
     const h = await e2eTwin(t);
@@ -304,7 +292,7 @@ test('a second run while one is working is refused with exit 2 naming the first;
   t.deepEqual(comparableState(h), (await ref).state);
 });
 
-test("killed with its cilium mid-install (as by a power cut): the next run names the interrupted install and how to clear it, which works", (t) => slot(async () => {
+test.serial("killed with its cilium mid-install (as by a power cut): the next run names the interrupted install and how to clear it, which works", (t) => slot(async () => {
   const h = await e2eTwin(t, { overrides: { TIMEOUT_CILIUM: '3s' } });
   h.twin.clusters.a.server.faults.latencyMs = 40; // keeps the install under way long enough to catch it pending
   let armed = false;
@@ -336,7 +324,7 @@ test("killed with its cilium mid-install (as by a power cut): the next run names
 
   // Follow the advice, then run again: the install starts over and takes over what the interrupted one created.
   // (not execFileSync: the twin's API server runs on this thread's event loop)
-  await promisify(execFile)('kubectl', (advice?.[1] ?? '').split(' ').slice(1), { env: h.env });
+  await promisify(execFile)('kubectl', (advice?.[1] ?? '').split(' ').slice(1), { env: h.env, timeout: scaled(60_000) });
   const third = await h.run('all.mjs', ['--only', '01']);
   t.is(third.code, 0, third.output);
   t.deepEqual(helmStatuses(h, 'a'), [{ version: 1, status: 'deployed' }]);

@@ -16,11 +16,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve, sep } from 'node:path';
 import { e2eTwin, ROOT } from '../support/e2e.mjs';
 import { slots } from '../support/end-state.mjs';
+import { scaled } from '../support/time.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
 /** @typedef {import('../support/e2e.mjs').RunResult} RunResult */
 
-const slot = slots(3);
+const slot = slots(1); // with serial tests: one twin at a time
 
 /**
  * What gives the key away: its base64 as the Secret holds it, the PEM, and
@@ -134,7 +135,7 @@ async function assertNoLeak(t, needles, runs, tmpBefore, since) {
   t.deepEqual(filesWith(tree, needles), [], 'untracked files in the work tree holding the CA key');
 }
 
-test('--verbose, --dry-run and a second run print the CA key nowhere and leave it in no file; the scanners find it when it is planted', (t) => slot(async () => {
+test.serial('--verbose, --dry-run and a second run print the CA key nowhere and leave it in no file; the scanners find it when it is planted', (t) => slot(async () => {
   const since = Date.now();
   const tmpBefore = filesUnder(tmpdir());
   const h = await e2eTwin(t);
@@ -173,7 +174,7 @@ test('--verbose, --dry-run and a second run print the CA key nowhere and leave i
   rmSync(plantTree, { force: true });
 }));
 
-test("step 02 failing because B's API server stops in the middle (--verbose) prints the key nowhere and leaves it in no file", (t) => slot(async () => {
+test.serial("step 02 failing because B's API server stops in the middle (--verbose) prints the key nowhere and leaves it in no file", (t) => slot(async () => {
   const since = Date.now();
   const tmpBefore = filesUnder(tmpdir());
   const h = await e2eTwin(t);
@@ -203,7 +204,7 @@ test("step 02 failing because B's API server stops in the middle (--verbose) pri
   await assertNoLeak(t, keyNeedles(h, 'a'), runs, tmpBefore, since);
 }));
 
-test('B already holding another CA: the refusals of 02 and 03 (--verbose, --dry-run) print neither key and leave them in no file', (t) => slot(async () => {
+test.serial('B already holding another CA: the refusals of 02 and 03 (--verbose, --dry-run) print neither key and leave them in no file', (t) => slot(async () => {
   const since = Date.now();
   const tmpBefore = filesUnder(tmpdir());
   const h = await e2eTwin(t);
@@ -211,7 +212,7 @@ test('B already holding another CA: the refusals of 02 and 03 (--verbose, --dry-
   const runs = [];
   // Cilium installed on B before the CA was shared: B made its own CA.
   await promisify(execFile)('cilium', ['install', '--context', 'cluster-b', '--version', '1.19.3',
-    '--set', 'cluster.name=cluster-b', '--set', 'cluster.id=2'], { env: h.env });
+    '--set', 'cluster.name=cluster-b', '--set', 'cluster.id=2'], { env: h.env, timeout: scaled(120_000) });
   const first = await h.run('all.mjs', ['--verbose']);
   runs.push(['all --verbose', first]);
   t.is(first.code, 1, first.output);

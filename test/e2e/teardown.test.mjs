@@ -178,7 +178,7 @@ function onTerminal(h, answer) {
   });
 }
 
-test('on a terminal it asks: anything but "yes" changes nothing (exit 2), "yes" goes on', async (t) => {
+test.serial('on a terminal it asks: anything but "yes" changes nothing (exit 2), "yes" goes on', async (t) => {
   const h = await e2eTwin(t);
   resetRequests(h);
   const no = await onTerminal(h, 'no');

@@ -76,17 +76,18 @@ let toldWhy = false;
 /**
  * Registers `fn` once with the stand-in and once with the real CLI ("[real
  * cilium] " before the title); without the real CLI, that variant is skipped
- * and the reason printed.
+ * and the reason printed. Serial: each runs the runbook on a twin of its own,
+ * and a file's twins side by side slow each other down on a small machine.
  * @param {string} title
  * @param {(t: T, cli: Cli) => Promise<unknown> | unknown} fn
  */
 export function testWithEachCli(title, fn) {
-  test(title, (t) => fn(t, STAND_IN));
+  test.serial(title, (t) => fn(t, STAND_IN));
   const real = realCilium();
   const realTitle = `[real cilium] ${title}`;
   if (real.cli) {
     const cli = real.cli;
-    test(realTitle, (t) => {
+    test.serial(realTitle, (t) => {
       t.log(`real cilium: ${cli.bin}`);
       return fn(t, cli);
     });
