@@ -41,20 +41,22 @@ export function watchedAncestors() {
 }
 
 /**
- * Calls `stop` once, with what asked for it; a second signal exits at once.
+ * Calls `stop` once, with what asked for it; a signal a second later exits at once.
  * @param {(why: string) => unknown} stop
  * @param {{ pollMs?: number }} [o]
  */
 export function onStopRequest(stop, o = {}) {
   const parent = process.ppid;
   const watched = watchedAncestors();
-  let asked = false;
+  let asked = 0;
   const once = (/** @type {string} */ why, force = false) => {
     if (asked) {
-      if (force) process.exit(130); // asked twice: stop now
+      // Asked again later: stop now. (Ctrl-C in a terminal arrives twice at once:
+      // from the terminal and forwarded by npm.)
+      if (force && Date.now() - asked > 1000) process.exit(130);
       return;
     }
-    asked = true;
+    asked = Date.now();
     clearInterval(timer);
     void stop(why);
   };

@@ -10,21 +10,23 @@ import { NETS_DIR } from '../../twin/hosting.mjs';
 import { TWIN_BIN, TOOLS_BIN } from '../../twin/runbook-env.mjs';
 import { gone, npmRun, npmTwin, until } from '../support/npm-twin.mjs';
 
-/** @type {Array<[string, NodeJS.Signals]>} */
+/** @type {Array<[string, NodeJS.Signals, boolean]>} way, signal, to npm's whole process group */
 const WAYS = [
-  ['SIGTERM to npm', 'SIGTERM'],
-  ['SIGHUP to npm (the terminal closed)', 'SIGHUP'],
-  ['SIGINT to npm alone (Ctrl-C in the npm process)', 'SIGINT'],
-  ['SIGKILL to npm', 'SIGKILL'],
+  ['Ctrl-C in the terminal (SIGINT to npm\'s process group)', 'SIGINT', true],
+  ['SIGINT to npm alone', 'SIGINT', false],
+  ['SIGTERM to npm', 'SIGTERM', false],
+  ['SIGHUP to npm (the terminal closed)', 'SIGHUP', false],
+  ['SIGKILL to npm', 'SIGKILL', false],
 ];
 
-for (const [way, signal] of WAYS) {
+for (const [way, signal, group] of WAYS) {
   test.serial(`${way} stops node twin/serve.mjs, removes its folder and frees its addresses`, async (t) => {
-    const twin = await npmTwin(t);
+    const twin = await npmTwin(t, undefined, { detached: group });
     t.true(existsSync(twin.dir), twin.text);
     const lock = join(NETS_DIR, twin.net.split('.')[1]);
     t.true(existsSync(lock), `the claim on ${twin.net} is held`);
-    twin.child.kill(signal);
+    if (group) process.kill(-(/** @type {number} */ (twin.child.pid)), signal);
+    else twin.child.kill(signal);
     await until(() => gone(twin.pid), `node twin/serve.mjs (pid ${twin.pid}) to stop after ${signal} to npm`);
     t.false(existsSync(twin.dir), 'its folder (keys included) is gone');
     t.false(existsSync(lock), 'its addresses are free again');

@@ -48,12 +48,13 @@ export async function until(fn, what, ms = 20_000) {
 
 /**
  * Starts `npm run <script>` in the work tree.
- * @param {string} script @param {{ env?: NodeJS.ProcessEnv, args?: string[] }} [o]
+ * @param {string} script @param {{ env?: NodeJS.ProcessEnv, args?: string[], detached?: boolean }} [o]
+ *   detached: in a process group of its own, as a terminal's foreground job
  * @returns {NpmRun}
  */
 export function npmRun(script, o = {}) {
   const child = spawn('npm', ['run', '--silent', script, ...(o.args?.length ? ['--', ...o.args] : [])], {
-    cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    cwd: ROOT, env: { ...process.env, NO_COLOR: '1', ...o.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: o.detached,
   });
   let out = '';
   child.stdout?.on('data', (d) => { out += d; });
@@ -64,10 +65,10 @@ export function npmRun(script, o = {}) {
 
 /**
  * `npm run twin`, once it has printed how to use it.
- * @param {import('ava').ExecutionContext} t @param {NodeJS.ProcessEnv} [env]
+ * @param {import('ava').ExecutionContext} t @param {NodeJS.ProcessEnv} [env] @param {{ detached?: boolean }} [o]
  */
-export async function npmTwin(t, env) {
-  const run = npmRun('twin', { env });
+export async function npmTwin(t, env, o = {}) {
+  const run = npmRun('twin', { env, detached: o.detached });
   t.teardown(() => { run.child.kill('SIGKILL'); });
   const text = await until(async () => {
     const o = run.output();
