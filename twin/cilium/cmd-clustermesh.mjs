@@ -3,15 +3,16 @@
 // cilium-cli/clustermesh/clustermesh.go: the Helm values each command sets, the
 // access-information extraction and its checks (same order, same messages), the
 // CA comparison by Subject Key Identifier, the merge of clustermesh.config.clusters
-// by name, the completion lines, and the status report. Connectivity, which the
-// real CLI reads from `cilium-dbg status` / kvstoremesh inside the pods, is
-// derived by probing each configured remote endpoint's twin data plane
-// (`GET http://IP:PORT/twin/clustermesh`, 127.0.0.0/8 only).
+// by name, the completion lines, and the status report. Connectivity comes, as
+// in the real CLI, from exec'ing into each agent (`cilium status -o json`) and
+// each KVStoreMesh replica (`clustermesh-apiserver kvstoremesh-dbg status -o
+// json`) through the API server; the twin's agent model answers (twin/agents).
 import { Fatal, autodetectFlavor, remoteClient } from './cli.mjs';
-import { isNotFound, loopbackGetJson, sleep } from './kube.mjs';
+import { isNotFound, sleep } from './kube.mjs';
+import { execInPod, execRaw } from './exec.mjs';
 import { ReleaseStore, helmUpgrade } from './helm.mjs';
 import { clone, dig, isTable, setIn } from './values.mjs';
-import { pemToDer, subjectKeyId, caFingerprints } from './pki.mjs';
+import { pemToDer, subjectKeyId } from './pki.mjs';
 import { podsFor, getOrNull } from './pods.mjs';
 import { goJson, RETRY_MS } from './cmd-status.mjs';
 import { formatDuration } from './argv.mjs';
@@ -510,54 +511,23 @@ class Observer {
  * @typedef {{ connected: { min: number, avg: number, max: number }, clusters: Record<string, ClusterStats>, total: number, notReady: number, errors: Record<string, Record<string, { errors: Error[] }>> }} Connectivity
  */
 
-/**
- * The remote endpoints of a configured cluster, from its etcd-config YAML.
- * @param {string} cfg
- * @returns {Array<{ host: string, port: number }>}
- */
-function endpointsOf(cfg) {
-  const out = [];
-  const re = /^\s*-\s*https?:\/\/(\[[^\]]+\]|[^:/\s]+):(\d+)/gm;
-  let m;
-  while ((m = re.exec(cfg))) out.push({ host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) });
-  return out;
-}
+const ERR_STATUS_NOT_AVAILABLE = 'ClusterMesh status is not available';
+const ERR_KVSTOREMESH_NOT_IMPLEMENTED = 'kvstoremesh-dbg status is not available';
 
-/**
- * Connection state of one remote as seen from this cluster: null when connected.
- * @param {string} name remote cluster name @param {string} cfg etcd config @param {Set<string>} trusted CA fingerprints
- * @param {Map<string, Promise<Error | null>>} cache
- */
-function probeRemote(name, cfg, trusted, cache) {
-  const key = `${name}|${cfg}`;
-  let p = cache.get(key);
-  if (!p) {
-    p = (async () => {
-      const eps = endpointsOf(cfg);
-      if (eps.length === 0) return new NotConnected('Waiting for initial connection to be established');
-      /** @type {Error | null} */
-      let last = null;
-      for (const ep of eps) {
-        let answer;
-        try {
-          answer = await loopbackGetJson(ep.host, ep.port, '/twin/clustermesh', 2000);
-        } catch (e) {
-          last = new NotConnected(/** @type {Error} */ (e).message);
-          continue;
-        }
-        if (answer && answer.ready === false) { last = new NotConnected('Waiting for initial connection to be established'); continue; }
-        if (answer && answer.caFingerprint && !trusted.has(String(answer.caFingerprint).toLowerCase())) {
-          last = new NotConnected('tls: failed to verify certificate: x509: certificate signed by unknown authority');
-          continue;
-        }
-        if (!answer || answer.clusterName !== name) return new Error(ERR_CONFIG_REQUIRED);
-        return null;
-      }
-      return last;
-    })();
-    cache.set(key, p);
+/** remoteClusterStatusToError of the CLI. @param {any} rc a models.RemoteCluster */
+function remoteClusterError(rc) {
+  if (!rc) return new Error('unknown status');
+  if (!rc.connected) return new NotConnected(String(rc.status ?? ''));
+  if (!rc.config) return new Error('remote cluster configuration retrieval status unknown');
+  if (rc.config.required && !rc.config.retrieved) return new Error(ERR_CONFIG_REQUIRED);
+  const sy = rc.synced;
+  if (!sy) return new Error('synchronization status unknown');
+  if (!(sy.nodes && sy.endpoints && sy.identities && sy.services && (sy['service-exports'] === undefined || sy['service-exports']))) {
+    const names = [['endpoints', sy.endpoints ?? false], ['identities', sy.identities ?? false], ['nodes', sy.nodes ?? false], ['services', sy.services ?? false],
+      ['service-exports', sy['service-exports']], ['endpoint-slices', sy['endpoint-slices']]].filter(([, v]) => v === false).map(([n]) => n);
+    return new Error(`synchronization in progress for ${names.join(', ')}`);
   }
-  return p;
+  return new Error('not ready');
 }
 
 /** @param {Connectivity} c @param {string} pod @param {string} cluster @param {Error} err */
@@ -567,14 +537,42 @@ function addError(c, pod, cluster, err) {
 }
 
 /**
+ * The remote clusters one pod reports: an agent's `cilium status -o json` (field
+ * cluster-mesh.clusters) or KVStoreMesh's `kvstoremesh-dbg status -o json`.
+ * @param {Kube} kube @param {string} ns @param {string} pod @param {'agents'|'kvstoremesh'} which
+ * @returns {Promise<Record<string, any>>} by cluster name
+ */
+async function podClusters(kube, ns, pod, which) {
+  /** @type {any[]} */
+  let list;
+  if (which === 'agents') {
+    const out = await execInPod(kube, ns, pod, 'cilium-agent', ['cilium', 'status', '-o', 'json']);
+    let st;
+    try { st = JSON.parse(out); } catch (e) { throw new Error(`unable to unmarshal response of cilium status: ${/** @type {Error} */ (e).message}`); }
+    if (!st?.['cluster-mesh']) throw new Error(ERR_STATUS_NOT_AVAILABLE);
+    list = st['cluster-mesh'].clusters ?? [];
+  } else {
+    const where = `command failed (pod=${ns}/${pod}, container=kvstoremesh)`;
+    let r;
+    try { r = await execRaw(kube, ns, pod, 'kvstoremesh', ['/usr/bin/clustermesh-apiserver', 'kvstoremesh-dbg', 'status', '-o', 'json']); } catch (e) { throw new Error(`${where}: ${/** @type {Error} */ (e).message}`); }
+    if (r.code !== 0) {
+      if (/Usage:|unknown command/.test(r.stderr)) throw new Error(ERR_KVSTOREMESH_NOT_IMPLEMENTED);
+      throw new Error(`${where}: command terminated with exit code ${r.code}${r.stderr ? `: ${JSON.stringify(r.stderr)}` : ''}`);
+    }
+    try { list = JSON.parse(r.stdout) ?? []; } catch (e) { throw new Error(`unable to unmarshal response of kvstoremesh-dbg status: ${/** @type {Error} */ (e).message}`); }
+  }
+  return Object.fromEntries(list.filter(Boolean).map((c) => [String(c.name ?? ''), c]));
+}
+
+/**
  * determineStatusConnectivity for agents (secret cilium-clustermesh, pods k8s-app=cilium) or
- * KVStoreMesh (secret cilium-kvstoremesh, pods k8s-app=clustermesh-apiserver).
- * @param {Kube} kube @param {string} ns @param {string} localName
- * @param {'agents'|'kvstoremesh'} which @param {boolean} kvstoremeshEnabled
- * @param {Set<string>} trusted @param {Map<string, Promise<Error | null>>} cache
+ * KVStoreMesh (secret cilium-kvstoremesh, pods k8s-app=clustermesh-apiserver), from what
+ * each pod reports when exec'd: `configured` counts the pods that report a cluster, a pod
+ * missing an expected one is not ready.
+ * @param {Kube} kube @param {string} ns @param {string} localName @param {'agents'|'kvstoremesh'} which
  * @returns {Promise<Connectivity>}
  */
-async function determineConnectivity(kube, ns, localName, which, kvstoremeshEnabled, trusted, cache) {
+async function determineConnectivity(kube, ns, localName, which) {
   /** @type {Connectivity} */
   const stats = { connected: { min: -1, avg: 0, max: 0 }, clusters: {}, total: 0, notReady: 0, errors: {} };
   const secretName = which === 'agents' ? 'cilium-clustermesh' : 'cilium-kvstoremesh';
@@ -582,45 +580,33 @@ async function determineConnectivity(kube, ns, localName, which, kvstoremeshEnab
   try { config = await kube.get('Secret', ns, secretName); } catch (e) {
     if (!isNotFound(e)) throw new Error(`unable to retrieve configuration: ${/** @type {Error} */ (e).message}`);
   }
-  /** @type {Record<string, string>} */
-  const configs = {};
+  /** @type {string[]} */
+  const expected = [];
   for (const [n, v] of Object.entries(config?.data ?? {})) {
-    const text = Buffer.from(String(v), 'base64').toString('utf8');
-    if (n !== localName && text.includes('endpoints:')) { stats.clusters[n] = { configured: 0, connected: 0 }; configs[n] = text; }
-  }
-  const expected = Object.keys(configs);
-  // What the pods of this component run on.
-  let kvConfigs = /** @type {Record<string, string>} */ ({});
-  if (which === 'agents' && kvstoremeshEnabled) {
-    try {
-      const kv = await kube.get('Secret', ns, 'cilium-kvstoremesh');
-      for (const [n, v] of Object.entries(kv.data ?? {})) kvConfigs[n] = Buffer.from(String(v), 'base64').toString('utf8');
-    } catch (e) { if (!isNotFound(e)) throw e; }
+    if (n !== localName && Buffer.from(String(v), 'base64').toString('utf8').includes('endpoints:')) { stats.clusters[n] = { configured: 0, connected: 0 }; expected.push(n); }
   }
   const workload = which === 'agents' ? await getOrNull(kube, 'DaemonSet', ns, 'cilium') : await getOrNull(kube, 'Deployment', ns, 'clustermesh-apiserver');
   const selector = which === 'agents' ? 'k8s-app=cilium' : 'k8s-app=clustermesh-apiserver';
-  const container = which === 'agents' ? 'cilium-agent' : 'kvstoremesh';
-  const pods = await podsFor(kube, ns, selector, workload, container);
+  const pods = await podsFor(kube, ns, selector, workload, which === 'agents' ? 'cilium-agent' : 'kvstoremesh');
   for (const pod of pods) {
-    if (!pod.running) {
-      throw new Error(`unable to determine status of pod ${JSON.stringify(pod.name)}: error with exec request (pod=${ns}/${pod.name}, container=${container}): unable to upgrade connection: container not found ("${container}")`);
+    /** @type {Record<string, any>} */
+    let clusters;
+    try { clusters = await podClusters(kube, ns, pod.name, which); } catch (e) {
+      const msg = /** @type {Error} */ (e).message;
+      if (expected.length === 0 && msg === ERR_STATUS_NOT_AVAILABLE) continue;
+      if (msg === ERR_KVSTOREMESH_NOT_IMPLEMENTED) throw e;
+      throw new Error(`unable to determine status of pod ${JSON.stringify(pod.name)}: ${msg}`);
     }
-    if (which === 'agents' && expected.length === 0) continue; // ClusterMesh status not available
     stats.total++;
     let ready = 0;
-    for (const cl of expected) {
-      const st = stats.clusters[cl];
+    for (const [name, rc] of Object.entries(clusters)) {
+      const st = (stats.clusters[name] ??= { configured: 0, connected: 0 });
       st.configured++;
-      let err;
-      if (which === 'agents' && kvstoremeshEnabled) {
-        const viaKv = kvConfigs[cl] ? await probeRemote(cl, kvConfigs[cl], trusted, cache) : new Error(ERR_CONFIG_REQUIRED);
-        err = viaKv ? new Error(ERR_CONFIG_REQUIRED) : null;
-      } else {
-        err = await probeRemote(cl, configs[cl], trusted, cache);
-      }
-      if (!err) { ready++; st.connected++; } else addError(stats, pod.name, cl, err);
+      if (rc.ready) { ready++; st.connected++; } else addError(stats, pod.name, name, remoteClusterError(rc));
     }
-    if (ready !== expected.length) stats.notReady++;
+    const missing = expected.filter((n) => !(n in clusters));
+    for (const n of missing) addError(stats, pod.name, n, new Error('unknown status'));
+    if (missing.length || ready !== Object.keys(clusters).length) stats.notReady++;
     if (stats.connected.min < 0 || stats.connected.min > ready) stats.connected.min = ready;
     if (stats.connected.max < ready) stats.connected.max = ready;
     stats.connected.avg += ready;
@@ -725,23 +711,6 @@ export async function cmdClustermeshStatus(ctx) {
     }
     s.kvstoremesh = { enabled: kvEnabled };
 
-    // Trust: the local CA plus any CA bundle of the local release.
-    /** @type {Set<string>} */
-    const trusted = new Set();
-    try {
-      const caSecret = await kube.get('Secret', ns, 'cilium-ca');
-      const raw = caSecret.data?.['ca.crt'] ?? caSecret.data?.['tls.crt'];
-      if (raw) for (const f of caFingerprints(Buffer.from(raw, 'base64'))) trusted.add(f);
-    } catch { /* no CA: nothing trusted */ }
-    try {
-      const rel = await getRelease(kube, ctx);
-      const bundle = dig(rel.config, 'tls', 'caBundle', 'enabled') ? String(dig(rel.config, 'tls', 'caBundle', 'content') ?? '') : '';
-      for (const m of bundle.matchAll(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----\n?/g)) {
-        for (const f of caFingerprints(Buffer.from(m[0]))) trusted.add(f);
-        for (const f of caFingerprints(Buffer.from(`${m[0].trim()}\n`))) trusted.add(f);
-      }
-    } catch { /* no release */ }
-
     // statusConnectivity
     /** @type {Connectivity | null} */ let agents = null;
     /** @type {Connectivity | null} */ let kv = null;
@@ -751,14 +720,17 @@ export async function cmdClustermeshStatus(ctx) {
       let checkKv = kvEnabled;
       const w = new Observer(deadline, (e, waited) => log(`⌛ Waiting (${waited}) for clusters to be connected: ${e}`));
       for (;;) {
-        const cache = new Map();
         /** @type {Error | null} */ let e1 = null;
         /** @type {Error | null} */ let e2 = null;
         if (checkAgents) {
-          try { agents = await determineConnectivity(kube, ns, clusterName, 'agents', kvEnabled, trusted, cache); } catch (e) { e1 = /** @type {Error} */ (e); agents = null; }
+          try { agents = await determineConnectivity(kube, ns, clusterName, 'agents'); } catch (e) { e1 = /** @type {Error} */ (e); agents = null; }
         }
         if (checkKv) {
-          try { kv = await determineConnectivity(kube, ns, clusterName, 'kvstoremesh', kvEnabled, trusted, cache); } catch (e) { e2 = /** @type {Error} */ (e); kv = null; }
+          try { kv = await determineConnectivity(kube, ns, clusterName, 'kvstoremesh'); } catch (e) {
+            kv = null;
+            if (/** @type {Error} */ (e).message === ERR_KVSTOREMESH_NOT_IMPLEMENTED) log('⚠️  KVStoreMesh status retrieval is not supported by this Cilium version');
+            else e2 = /** @type {Error} */ (e);
+          }
         }
         if (wait) {
           if (!e1 && agents && checkAgents && agents.notReady > 0) e1 = new Error(`${agents.notReady} nodes are not ready`);
