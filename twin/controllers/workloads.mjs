@@ -230,14 +230,25 @@ class ClusterWorkloads {
   /** @param {string} name @returns {TwinNode | undefined} */
   node(name) { return this.cluster.nodes.find((n) => n.name === name); }
 
-  /** Pod CIDR: Cilium's cluster pool when Cilium is installed, else K3s's default. */
+  /** The K3s server's --cluster-cidr, from its k3s.io/node-args, if any. */
+  k3sClusterCidr() {
+    for (const n of this.store.list('/nodes')) {
+      let args;
+      try { args = JSON.parse(n.metadata.annotations?.['k3s.io/node-args'] ?? '[]'); } catch { continue; }
+      const i = Array.isArray(args) ? args.indexOf('--cluster-cidr') : -1;
+      if (i >= 0 && typeof args[i + 1] === 'string') return args[i + 1];
+    }
+    return undefined;
+  }
+
+  /** Pod CIDR: Cilium's cluster pool when Cilium is installed, else the K3s server's (default 10.42.0.0/16). */
   podCidr() {
     const cfg = ciliumConfig(this.store);
     const first = String(cfg?.['cluster-pool-ipv4-cidr'] ?? '').split(/[\s,]+/).find(Boolean);
     const parsed = first && parseCidr(first);
     const mask = Number(cfg?.['cluster-pool-ipv4-mask-size'] ?? 24);
     return parsed ? { ...parsed, mask: Math.max(parsed.bits, Math.min(30, mask || 24)) }
-      : { ...(/** @type {{from: number, to: number, bits: number}} */ (parseCidr('10.42.0.0/16'))), mask: 24 };
+      : { ...(/** @type {{from: number, to: number, bits: number}} */ (parseCidr(this.k3sClusterCidr() ?? '10.42.0.0/16') || parseCidr('10.42.0.0/16'))), mask: 24 };
   }
 
   /** A free pod IP in the node's slice of the pod CIDR (strings only, never dialled). @param {string} nodeName */
