@@ -32,6 +32,14 @@ const PENDING = /^pending-/;
 const NAME_IN_USE = /cannot re-?use a name that is still in use/;
 
 /**
+ * Every form of `cilium version` (--client too) also fetches the latest stable
+ * version from GitHub with no timeout: slow or stuck in an offline lab. Through a
+ * proxy at port 0 of loopback, which no one can listen on, the fetch fails at once
+ * and the CLI prints "cilium image (stable): unknown"; the rest is local.
+ */
+const OFFLINE = { HTTPS_PROXY: 'http://127.0.0.1:0' };
+
+/**
  * Tool versions and the cluster's API server: the first thing a workshop checks.
  * @param {Config} config
  * @param {ClusterConfig} c
@@ -39,7 +47,7 @@ const NAME_IN_USE = /cannot re-?use a name that is still in use/;
  */
 export function preflight(config, c) {
   const kver = kubectl(c, 'version', '-o', 'json');
-  const cver = { tool: /** @type {const} */ ('cilium'), args: ['version', '--client'] };
+  const cver = { tool: /** @type {const} */ ('cilium'), args: ['version', '--client'], env: OFFLINE };
   return {
     title: `kubectl and cilium are installed and ${c.context} answers`,
     cluster: c,
@@ -58,7 +66,7 @@ export function preflight(config, c) {
         detail: `kubectl ${k.clientVersion?.gitVersion}, cilium-cli ${cli}, ${c.context} runs ${k.serverVersion?.gitVersion}`,
       };
     },
-    transcript: ['kubectl version --client', 'cilium version --client', bashOf(kubectl(c, 'get', 'nodes', '-o', 'wide'))],
+    transcript: ['kubectl version --client', bashOf(cver), bashOf(kubectl(c, 'get', 'nodes', '-o', 'wide'))],
   };
 }
 

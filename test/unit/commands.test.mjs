@@ -50,7 +50,7 @@ test('01: preflight, then cilium install with the values file, then cilium statu
   const [preflight, install, ...rest] = actionsOf(article, '01');
   t.is(rest.length, 0);
   t.is(preflight.commands, undefined, 'the preflight only reads');
-  t.deepEqual(preflight.transcript, ['kubectl version --client', 'cilium version --client', 'kubectl --context cluster-a get nodes -o wide']);
+  t.deepEqual(preflight.transcript, ['kubectl version --client', 'HTTPS_PROXY=http://127.0.0.1:0 cilium version --client', 'kubectl --context cluster-a get nodes -o wide']);
 
   t.is(install.cluster, article.a);
   t.deepEqual(argvs(install.commands),

@@ -7,6 +7,7 @@ import { mergeValues, mergeMaps, fromYaml, toYaml, dig } from './values.mjs';
 import { parseInto } from './strvals.mjs';
 import { helmInstall, helmUpgrade, helmUninstall, ReleaseStore } from './helm.mjs';
 import { isNotFound } from './kube.mjs';
+import { connect } from 'node:net';
 
 /** @typedef {import('./cli.mjs').Ctx} Ctx */
 
@@ -182,14 +183,40 @@ function listVersions(ctx) {
   for (const v of all) ctx.out(`v${v}` === DEFAULT_CILIUM_VERSION ? `v${v} (default)` : `v${v}`);
 }
 
+/**
+ * getLatestStableVersion: the CLI fetches stable.txt from raw.githubusercontent.com
+ * (every form of `cilium version`, --client too) with Go's http.Get: no timeout, through
+ * HTTPS_PROXY (https_proxy) when set. The twin never leaves 127.0.0.0/8: it answers
+ * "unknown", the CLI's answer when that fetch fails, at once without a proxy or one off
+ * loopback; a proxy on loopback is asked as the CLI asks it (CONNECT), with no
+ * timeout either: one that never answers holds it, one that refuses (port 0) fails it.
+ */
+function latestStable() {
+  const proxy = process.env.HTTPS_PROXY || process.env.https_proxy;
+  /** @type {URL} */
+  let u;
+  try {
+    u = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(proxy ?? '') ? String(proxy) : `http://${proxy}`);
+  } catch {
+    return Promise.resolve('unknown');
+  }
+  if (!proxy || !/^(127\.|localhost$)/.test(u.hostname)) return Promise.resolve('unknown');
+  return new Promise((resolve) => {
+    const s = connect(Number(u.port || 80), u.hostname);
+    const done = () => { s.destroy(); resolve('unknown'); }; // no TLS to GitHub from the twin
+    s.on('connect', () => s.write('CONNECT raw.githubusercontent.com:443 HTTP/1.1\r\nHost: raw.githubusercontent.com:443\r\n\r\n'));
+    s.on('data', done);
+    s.on('error', done);
+    s.on('close', done);
+  });
+}
+
 /** @param {Ctx} ctx */
 export async function cmdVersion(ctx) {
   const arch = ({ x64: 'amd64', arm64: 'arm64', ia32: '386', arm: 'arm' })[/** @type {'x64'} */ (process.arch)] ?? process.arch;
   ctx.out(`cilium-cli: ${CLI_VERSION} compiled with go1.26.5 on ${process.platform}/${arch}`);
   ctx.out(`cilium image (default): ${DEFAULT_CILIUM_VERSION}`);
-  // The CLI fetches stable.txt from raw.githubusercontent.com; the twin never leaves 127.0.0.0/8,
-  // which is exactly the CLI's "unknown" answer when that fetch fails.
-  ctx.out('cilium image (stable): unknown');
+  ctx.out(`cilium image (stable): ${await latestStable()}`);
   if (ctx.flag('--client')) return;
   const kube = await ctx.client();
   try {
