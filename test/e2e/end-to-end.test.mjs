@@ -168,7 +168,7 @@ const ARTICLE_VALUES = ['cluster-a', 'cluster-b', 'Cluster A', 'Cluster B', 'clu
 testWithEachCli('a config where every value differs: the same end state from its values, and no article value anywhere', async (t, cli) => {
   const h = await e2eTwin(t, {
     cilium: cli.bin,
-    twin: { contexts: { a: 'east-lab', b: 'west-lab' }, serviceCidr: { a: '10.200.0.0/16', b: '10.201.0.0/16' } },
+    twin: { contexts: { a: 'east-lab', b: 'west-lab' }, serviceCidr: { a: '10.200.0.0/16', b: '10.201.0.0/16' }, podCidr: { a: '10.128.0.0/16', b: '10.129.0.0/16' } },
     overrides: {
       CILIUM_VERSION: '1.18.6',
       CLUSTER_A_NAME: 'east-mesh', CLUSTER_A_ID: '17', CLUSTER_A_POD_CIDR: '10.128.0.0/16', CLUSTER_A_SERVICE_CIDR: '10.200.0.0/16',
