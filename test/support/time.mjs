@@ -50,6 +50,9 @@ export const timeFactor = resolved.factor;
 /** A deadline of `ms` on an unloaded machine, scaled. @param {number} ms */
 export const scaled = (ms) => Math.round(ms * timeFactor);
 
+/** A tool's timeout flag value ("23s") for `s` seconds on an unloaded machine. @param {number} s */
+export const scaledSeconds = (s) => `${Math.ceil(s * timeFactor)}s`;
+
 /** For messages: "240 s (time factor 2, raised for a load of 1.2 on 2 CPUs)". @param {number} ms */
 export const describeDeadline = (ms) => `${Math.round(ms / 100) / 10} s (time factor ${timeFactor}, ${resolved.why})`;
 
