@@ -6,11 +6,12 @@
 // 4 resize; v5's 255 closes a channel: [255, 0] ends stdin). The error channel
 // carries a metav1.Status at the end: Success, or Failure with reason
 // NonZeroExitCode and the exit code in details.causes. What runs is the twin's
-// model of the container (twin/agents). SPDY/3.1 upgrades (client-go's other
-// executor) get a plain-text refusal after the same checks: to client-go that
-// is an upgrade failure, after which its fallback executor uses WebSocket.
+// model of the container (twin/agents). Or over SPDY/3.1 (spdy.mjs), which
+// client-go's SPDY executor uses and the real cilium CLI tries first: one SPDY
+// stream per channel, the Status on the error stream.
 import { EventEmitter } from 'node:events';
 import { acceptKey, WsConn } from './websocket.mjs';
+import { SpdySession } from './spdy.mjs';
 import { ApiError, badRequest } from '../kinds/errors.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
@@ -127,9 +128,8 @@ export function serveExec(store, model, req, socket, head, route, q) {
   let target;
   try { target = execTarget(store, route.namespace, route.name, q); } catch (e) { return upgradeError(socket, e); }
   const upgrade = String(req.headers.upgrade ?? '').toLowerCase();
-  if (upgrade !== 'websocket') {
-    return rawAnswer(socket, 400, 'text/plain; charset=utf-8', `the twin serves pods/exec over WebSocket (${CHANNEL_PROTOCOLS.join(', ')}) only, not ${req.headers.upgrade}`);
-  }
+  if (upgrade === 'spdy/3.1') return serveSpdy(model, target, req, socket, head, q);
+  if (upgrade !== 'websocket') return rawAnswer(socket, 400, 'text/plain; charset=utf-8', `unable to upgrade: unknown protocol ${req.headers.upgrade}`);
   const offered = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
   const protocol = CHANNEL_PROTOCOLS.find((p) => offered.includes(p));
   const key = req.headers['sec-websocket-key'];
@@ -139,8 +139,7 @@ export function serveExec(store, model, req, socket, head, route, q) {
   socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${acceptKey(String(key))}\r\nSec-WebSocket-Protocol: ${protocol}\r\n\r\n`);
   const ws = new WsConn(socket, { head });
   const inbox = new Inbox();
-  const wantsStdin = q.get('stdin') === 'true' || q.get('stdin') === '1';
-  if (!wantsStdin) inbox.end();
+  if (!flag(q, 'stdin')) inbox.end();
   const gone = new AbortController();
   ws.on('message', (/** @type {Buffer} */ m) => {
     if (m.length === 0) return;
@@ -154,9 +153,75 @@ export function serveExec(store, model, req, socket, head, route, q) {
     const b = typeof data === 'string' ? Buffer.from(data) : data;
     if (b.length) ws.send(Buffer.concat([Buffer.from([ch]), b]));
   };
-  model(target, { stdin: inbox, stdout: (d) => send(1, d), stderr: (d) => send(target.tty ? 1 : 2, d), signal: gone.signal })
-    .then((code) => send(3, JSON.stringify(exitStatus(code, target.command))))
-    .catch((e) => send(3, JSON.stringify(new ApiError(500, 'InternalError', `Internal error occurred: ${/** @type {Error} */ (e)?.message ?? e}`).toStatus())))
+  runModel(model, target, { stdin: inbox, stdout: (d) => send(1, d), stderr: (d) => send(target.tty ? 1 : 2, d), signal: gone.signal })
+    .then((status) => send(3, JSON.stringify(status)))
     .finally(() => ws.close(1000));
+  return 101;
+}
+
+/** @param {URLSearchParams} q @param {string} name */
+const flag = (q, name) => q.get(name) === 'true' || q.get(name) === '1';
+
+/**
+ * Runs the model; resolves to the error channel's Status.
+ * @param {ExecModel} model @param {ExecTarget} target @param {ExecIo} io
+ */
+async function runModel(model, target, io) {
+  try {
+    return exitStatus(await model(target, io), target.command);
+  } catch (e) {
+    return new ApiError(500, 'InternalError', `Internal error occurred: ${/** @type {Error} */ (e)?.message ?? e}`).toStatus();
+  }
+}
+
+/** Subprotocols over SPDY, preferred first (v5 adds nothing over SPDY that the twin needs). */
+const SPDY_PROTOCOLS = ['v4.channel.k8s.io', 'v5.channel.k8s.io', 'v3.channel.k8s.io', 'v2.channel.k8s.io'];
+
+/**
+ * pods/exec over SPDY/3.1: the client opens one stream per channel (header
+ * streamtype: error, stdin, stdout, stderr, resize); once those the query asks
+ * for are there, the command runs; stdout and stderr end with FIN, then the
+ * error stream carries the Status (nothing on success, as the kubelet does).
+ * @param {ExecModel} model @param {ExecTarget} target
+ * @param {import('node:http').IncomingMessage} req @param {import('node:stream').Duplex} socket @param {Buffer} head @param {URLSearchParams} q
+ */
+function serveSpdy(model, target, req, socket, head, q) {
+  const offered = (req.headersDistinct['x-stream-protocol-version'] ?? []).flatMap((v) => v.split(',')).map((v) => v.trim());
+  const protocol = SPDY_PROTOCOLS.find((p) => offered.includes(p));
+  if (!protocol) return rawAnswer(socket, 403, 'text/plain; charset=utf-8', `unable to upgrade: none of the requested protocols [${offered.join(' ')}] are supported (want one of ${SPDY_PROTOCOLS.join(', ')})`);
+  socket.write(`HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\nX-Stream-Protocol-Version: ${protocol}\r\n\r\n`);
+  const session = new SpdySession(socket, head);
+  /** @type {Record<string, number>} */
+  const streams = {};
+  const want = ['error', ...(flag(q, 'stdin') ? ['stdin'] : []), ...(flag(q, 'stdout') ? ['stdout'] : []),
+    ...(flag(q, 'stderr') && !target.tty ? ['stderr'] : [])];
+  const inbox = new Inbox();
+  if (!flag(q, 'stdin')) inbox.end();
+  const gone = new AbortController();
+  let started = false;
+  const giveUp = setTimeout(() => socket.destroy(), 30_000);
+  session.on('close', () => { clearTimeout(giveUp); inbox.end(); gone.abort(); });
+  session.on('data', (/** @type {number} */ id, /** @type {Buffer} */ data, /** @type {boolean} */ fin) => {
+    if (id !== streams.stdin) return;
+    if (data.length) inbox.push(data);
+    if (fin) inbox.end();
+  });
+  session.on('stream', (/** @type {number} */ id, /** @type {Record<string, string>} */ h) => {
+    if (h.streamtype) streams[h.streamtype] = id;
+    if (started || !want.every((w) => w in streams)) return;
+    started = true;
+    clearTimeout(giveUp);
+    /** @param {string} type @param {Buffer | string} d */
+    const out = (type, d) => { if (type in streams && d.length) void session.data(streams[type], typeof d === 'string' ? Buffer.from(d) : d, false); };
+    runModel(model, target, { stdin: inbox, stdout: (d) => out('stdout', d), stderr: (d) => out(target.tty ? 'stdout' : 'stderr', d), signal: gone.signal })
+      .then(async (status) => {
+        for (const type of ['stdout', 'stderr']) if (type in streams) await session.data(streams[type], Buffer.alloc(0), true);
+        await session.data(streams.error, status.status === 'Success' ? Buffer.alloc(0) : Buffer.from(JSON.stringify(status)), true);
+        // The client closes the connection once it has read everything; do it for a client that does not.
+        const t = setTimeout(() => { void session.goAway(); }, 5000);
+        t.unref();
+        session.once('close', () => clearTimeout(t));
+      });
+  });
   return 101;
 }
