@@ -208,7 +208,7 @@ export async function apiRequest(c, method, path, o = {}) {
   const key = `${c.dir}|${o.cert !== false}`;
   let agent = agents.get(key);
   if (!agent) agents.set(key, (agent = new https.Agent({ keepAlive: true, maxSockets: 16 })));
-  const data = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
+  const data = o.body === undefined ? undefined : typeof o.body === 'string' || Buffer.isBuffer(o.body) ? o.body : JSON.stringify(o.body);
   return new Promise((resolve, reject) => {
     const req = https.request({
       host: '127.0.0.1', port: c.server.port, method, path, ...tls, agent,

@@ -2,6 +2,7 @@
 // Small HTTP helpers of the API server: bodies, JSON answers, Status errors.
 import YAML from 'yaml';
 import { ApiError, badRequest, unsupportedMediaType } from '../kinds/errors.mjs';
+import { PROTOBUF, decodeProtobuf } from './protobuf.mjs';
 
 /** @typedef {import('node:http').IncomingMessage} Req */
 /** @typedef {import('node:http').ServerResponse} Res */
@@ -36,6 +37,8 @@ export function contentType(req) {
  * @returns {any}
  */
 export function parseBody(body, type, accepted) {
+  // Whole objects (not patches) may come as protobuf from client-go's typed clients.
+  if (type === PROTOBUF && accepted.includes('application/json')) return decodeProtobuf(body);
   if (!accepted.includes(type)) throw unsupportedMediaType(accepted);
   const text = body.toString('utf8');
   if (!text.trim()) throw badRequest('Object \'Kind\' is missing in \'\'');
@@ -45,6 +48,16 @@ export function parseBody(body, type, accepted) {
   } catch (e) {
     throw badRequest(`couldn't get version/kind; json parse error: ${/** @type {Error} */ (e).message}`);
   }
+}
+
+/**
+ * DeleteOptions from a DELETE's body (JSON, or protobuf from a typed client); none when empty.
+ * @param {Buffer} body @param {Req} req
+ * @returns {any}
+ */
+export function deleteOptions(body, req) {
+  if (!body.length) return {};
+  return parseBody(body, contentType(req) === PROTOBUF ? PROTOBUF : 'application/json', ['application/json']);
 }
 
 /**

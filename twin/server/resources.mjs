@@ -22,7 +22,8 @@ import {
 import { mergePatch, jsonPatch, strategicMerge, applyMerge, isObj } from './patch.mjs';
 import { matcherFromQuery } from './selectors.mjs';
 import { serveWatch } from './watch.mjs';
-import { contentType, parseBody, sendJson } from './http.mjs';
+import { propagationOf, orphanDependents, warningHeader } from './propagation.mjs';
+import { contentType, deleteOptions, parseBody, sendJson } from './http.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../kinds/builtin.mjs').ResourceInfo} ResourceInfo */
@@ -68,7 +69,7 @@ const nowIso = (ms = Date.now()) => new Date(ms).toISOString().replace(/\.\d+Z$/
  * Kinds whose registry strategy keeps metadata.generation (the store counts it
  * for every object; a real ConfigMap, Service or Secret has none).
  */
-const GENERATION_KINDS = new Set(['apps/Deployment', 'apps/ReplicaSet', 'apps/DaemonSet', 'apps/StatefulSet', 'batch/Job',
+const GENERATION_KINDS = new Set(['apps/Deployment', 'apps/ReplicaSet', 'apps/DaemonSet', 'apps/StatefulSet', 'batch/Job', 'batch/CronJob',
   'apiextensions.k8s.io/CustomResourceDefinition', 'networking.k8s.io/NetworkPolicy', 'policy/PodDisruptionBudget']);
 
 /**
@@ -270,7 +271,7 @@ function createObject(w, input, dryRun, res) {
   delete obj.metadata.resourceVersion;
   if (dryRun) {
     if (ctx.store.get(info.key, obj.metadata.namespace ?? '', obj.metadata.name)) throw alreadyExists(info, obj.metadata.name);
-    obj.metadata.uid = randomUUID();
+    obj.metadata.uid ||= randomUUID();
     obj.metadata.creationTimestamp = nowIso();
     obj.metadata.generation = 1;
     return sendJson(res, 201, present(info, version, obj), warningHeaders(w));
@@ -362,11 +363,12 @@ function applyPatch(w, type, body, cur) {
 /**
  * Deletes an object the way the registry does: namespaces take their objects
  * with them, CRDs their custom resources, objects with finalizers only get a
- * deletionTimestamp.
+ * deletionTimestamp. With the Orphan policy its dependents lose their owner reference.
  * @param {Ctx} ctx @param {ResourceInfo} info @param {KubeObject} old
+ * @param {'Orphan'|'Background'|'Foreground'} [policy]
  * @returns {KubeObject}
  */
-function deleteObject(ctx, info, old) {
+function deleteObject(ctx, info, old, policy = 'Background') {
   const ns = old.metadata.namespace ?? '';
   const name = old.metadata.name;
   if (info.key === '/namespaces') {
@@ -398,6 +400,7 @@ function deleteObject(ctx, info, old) {
       try { ctx.store.delete(`${group}/${plural}`, o.metadata.namespace ?? '', o.metadata.name); } catch { /* gone */ }
     }
   }
+  if (policy === 'Orphan') orphanDependents(ctx.store, old);
   if (finalizersOf(old).length) {
     if (old.metadata.deletionTimestamp) return old;
     return ctx.store.update(info.key, { ...old, metadata: { ...old.metadata, deletionTimestamp: nowIso(), deletionGracePeriodSeconds: 0 } });
@@ -467,17 +470,18 @@ export function handleResource(ctx, route, req, res, q, raw) {
     }
     if (method === 'DELETE') {
       if (!info.verbs.includes('deletecollection')) throw methodNotAllowed('deletecollection', info);
-      const opts = raw.length ? parseBody(raw, 'application/json', ['application/json']) : {};
+      const opts = deleteOptions(raw, req);
       const matches = matcherFromQuery(q, info.key);
       const items = ctx.store.list(info.key, ns).filter(matches);
       const dry = isDryRun(q, opts);
+      const { policy, warning } = propagationOf(info, q, opts);
       const deleted = dry ? items : items.map((o) => {
-        try { return deleteObject(ctx, info, o); } catch { return o; }
+        try { return deleteObject(ctx, info, o, policy); } catch { return o; }
       });
       return sendJson(res, 200, {
         kind: info.listKind, apiVersion: apiVersionOf(info, version), metadata: { resourceVersion: String(ctx.store.rv) },
         items: deleted.map((o) => present(info, version, o)),
-      });
+      }, warningHeader(warning));
     }
     throw methodNotAllowed(method.toLowerCase(), info);
   }
@@ -576,7 +580,7 @@ export function handleResource(ctx, route, req, res, q, raw) {
       return sendJson(res, 200, present(info, version, updated), warningHeaders(w));
     }
     case 'DELETE': {
-      const opts = raw.length ? parseBody(raw, 'application/json', ['application/json']) : {};
+      const opts = deleteOptions(raw, req);
       const old = getOld();
       const pre = opts?.preconditions ?? {};
       if (pre.uid && pre.uid !== old.metadata.uid) {
@@ -588,9 +592,11 @@ export function handleResource(ctx, route, req, res, q, raw) {
       if (info.key === '/namespaces' && ['default', 'kube-system', 'kube-public'].includes(name)) {
         throw new ApiError(403, 'Forbidden', `${qualified(info)} "${name}" is forbidden: this namespace may not be deleted`, { name, kind: info.plural });
       }
-      if (isDryRun(q, opts)) return sendJson(res, 200, present(info, version, old));
-      const gone = deleteObject(ctx, info, old);
-      return sendJson(res, 200, present(info, version, gone));
+      const { policy, warning } = propagationOf(info, q, opts);
+      const headers = warningHeader(warning);
+      if (isDryRun(q, opts)) return sendJson(res, 200, present(info, version, old), headers);
+      const gone = deleteObject(ctx, info, old, policy);
+      return sendJson(res, 200, present(info, version, gone), headers);
     }
     default:
       throw methodNotAllowed(method.toLowerCase(), info, name);
