@@ -133,7 +133,8 @@ export async function claimNet(o) {
     busy.push(`127.${n}: ${taken.ip}:${taken.port} is ${taken.error === 'EADDRINUSE'
       ? `in use by ${holderOf(taken.ip, taken.port)}` : `not usable (${taken.error})`}`);
   }
-  throw new Error(`no free address range for the twin in 127.${first}–127.${last}.0.0/16:\n  ${busy.join('\n  ')}`);
+  const shown = busy.length > 4 ? [...busy.slice(0, 3), `… and ${busy.length - 3} more`] : busy;
+  throw new Error(`no free address range for the twin in 127.${first}–127.${last}.0.0/16:\n  ${shown.join('\n  ')}`);
 }
 
 /** A new temp folder for a twin of this process (cluster-twin-<pid>-XXXXXX). */

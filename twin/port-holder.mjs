@@ -24,11 +24,12 @@ function v6(hex) {
 }
 
 /**
- * Inodes of the listening sockets that hold ip:port.
- * @param {string} ip @param {number} port @returns {Set<string>}
+ * Inodes of the listening sockets that hold ip:port, with the address each listens on.
+ * @param {string} ip @param {number} port @returns {Map<string, string>}
  */
 function listenerInodes(ip, port) {
-  const out = new Set();
+  /** @type {Map<string, string>} */
+  const out = new Map();
   for (const [file, parse] of /** @type {const} */ ([['/proc/net/tcp', v4], ['/proc/net/tcp6', v6]])) {
     let text = '';
     try { text = readFileSync(file, 'utf8'); } catch { continue; }
@@ -36,7 +37,7 @@ function listenerInodes(ip, port) {
       const f = line.trim().split(/\s+/);
       if (f.length < 10 || f[3] !== LISTEN) continue;
       const local = parse(f[1]);
-      if (local && local.port === port && (local.ip === ip || local.ip === '0.0.0.0')) out.add(f[9]);
+      if (local && local.port === port && (local.ip === ip || local.ip === '0.0.0.0')) out.set(f[9], local.ip);
     }
   }
   return out;
@@ -45,21 +46,23 @@ function listenerInodes(ip, port) {
 /** @param {number} pid */
 function commandOf(pid) {
   try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, 200);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').replace(/\s+/g, ' ').slice(0, 120);
   } catch {
     return '';
   }
 }
 
 /**
- * The process listening on ip:port, as "pid 1234 (node twin/serve.mjs)".
+ * The process listening on ip:port, as "pid 1234 (node twin/serve.mjs)", with
+ * ", listening on 0.0.0.0:8080" when it holds the port on every address.
  * @param {string} ip @param {number} port
  * @returns {string}
  */
 export function holderOf(ip, port) {
   const inodes = listenerInodes(ip, port);
   if (!inodes.size) return 'a process this machine does not name (see `ss -ltnp`)';
-  const links = new Set([...inodes].map((i) => `socket:[${i}]`));
+  /** @type {Map<string, string>} fd link -> address listened on */
+  const links = new Map([...inodes].map(([i, at]) => [`socket:[${i}]`, at]));
   /** @type {string[]} */
   let pids = [];
   try { pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d)); } catch { /* not Linux */ }
@@ -70,7 +73,8 @@ export function holderOf(ip, port) {
     for (const fd of fds) {
       let link = '';
       try { link = readlinkSync(`/proc/${pid}/fd/${fd}`); } catch { continue; }
-      if (links.has(link)) return `pid ${pid} (${commandOf(Number(pid)) || 'command unknown'})`;
+      const at = links.get(link);
+      if (at) return `pid ${pid} (${commandOf(Number(pid)) || 'command unknown'})${at === ip ? '' : `, listening on ${at}:${port}`}`;
     }
   }
   return 'a process of another user (see `sudo ss -ltnp`)';

@@ -12,6 +12,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { claimNet, NETS_DIR, servedAddresses, sweepStaleTwinDirs } from '../../twin/hosting.mjs';
+import { holderOf } from '../../twin/port-holder.mjs';
 import { startDataplane } from '../../twin/dataplane/index.mjs';
 import { startControllers } from '../../twin/controllers/index.mjs';
 import { bootMesh, fakeTwin, httpGet, waitFor } from '../../twin/controllers/testkit.mjs';
@@ -148,4 +149,12 @@ test('CILIUM is checked before anything starts: missing, a folder, not executabl
 test('the PATH line puts the twin\'s folders before the shell\'s own $PATH, quoted', (t) => {
   t.is(pathExport([TWIN_BIN]), `export PATH="${TWIN_BIN.replace(/\/$/, '')}:$PATH"`);
   t.is(pathExport(['/a b/$x/']), 'export PATH="/a b/\\$x:$PATH"');
+});
+
+test('the holder of an address is named, also when it listens on every address', async (t) => {
+  const s = net.createServer();
+  await new Promise((resolve) => s.listen({ host: '0.0.0.0', port: 0 }, () => resolve(undefined)));
+  t.teardown(() => new Promise((r) => s.close(() => r(undefined))));
+  const port = /** @type {import('node:net').AddressInfo} */ (s.address()).port;
+  t.regex(holderOf('127.135.0.1', port), new RegExp(`^pid ${process.pid} \\(.*\\), listening on 0\\.0\\.0\\.0:${port}$`));
 });
