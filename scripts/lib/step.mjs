@@ -180,6 +180,7 @@ export function recordStats(r) {
  * @param {Step} step @param {Config} config @param {StepFailure} err @param {AbortSignal} [signal]
  */
 async function outOfOrder(step, config, err, signal) {
+  if (step.runsOn) return; // the teardown runs on what the steps built, in no order with them
   const first = await firstUndoneBefore(step.id, config, signal);
   if (!first) return;
   err.outOfOrder = true;
