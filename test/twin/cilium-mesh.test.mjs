@@ -106,9 +106,14 @@ test.serial('enable: Helm values, Service/Deployment/certificates; re-running on
   t.is(svc?.spec.ports[0].port, 2379);
   const dep = store('a').get('apps/deployments', NS, 'clustermesh-apiserver');
   t.falsy(dep?.spec.template.spec.hostNetwork, 'the clustermesh-apiserver needs the CNI');
-  for (const s of ['clustermesh-apiserver-remote-cert', 'clustermesh-apiserver-server-cert', 'clustermesh-apiserver-admin-cert']) {
-    t.truthy(store('a').get('/secrets', NS, s)?.data?.['tls.crt'], s);
-  }
+  // certgen's Job makes the certificates once its pod runs (the twin's Job controller), not enable itself.
+  const job = store('a').list('batch/jobs', NS).find((j) => j.metadata.name.startsWith('clustermesh-apiserver-generate-certs-'));
+  t.truthy(job, 'the chart rendered the certgen Job');
+  t.truthy(store('a').get('batch/cronjobs', NS, 'clustermesh-apiserver-generate-certs'), 'and its CronJob');
+  const certs = ['clustermesh-apiserver-remote-cert', 'clustermesh-apiserver-server-cert', 'clustermesh-apiserver-admin-cert', 'clustermesh-apiserver-local-cert'];
+  const deadline = Date.now() + 30_000;
+  while (!certs.every((s) => store('a').get('/secrets', NS, s)?.data?.['tls.crt']) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const s of certs) t.truthy(store('a').get('/secrets', NS, s)?.data?.['tls.crt'], s);
   const before = { svc: svc?.metadata.resourceVersion, dep: dep?.metadata.resourceVersion };
   t.is((await cilium(['--context', 'cluster-a', 'clustermesh', 'enable', '--service-type', 'LoadBalancer'])).code, 0);
   t.is(lastRelease('a').version, 3);

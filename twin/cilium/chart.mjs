@@ -2,12 +2,15 @@
 // "The chart": renders, from coalesced Helm values, the objects of the Cilium
 // 1.19 chart that the twin needs, with the chart's names, labels, selectors and
 // config keys, and fails where the chart's templates fail (same messages and
-// template positions). Not rendered: RBAC, ServiceAccounts, CRDs (the operator
-// registers those), hubble certificates, CronJobs/Jobs, metrics Services.
+// template positions). Not rendered: RBAC and ServiceAccounts (but those of the
+// clustermesh certgen Job), CRDs (the operator registers those), hubble
+// certificates, metrics Services. The certgen Job and CronJob (tls.auto.method
+// cronJob) come from chart-certgen.mjs; the twin's Job controller runs the Job.
 //
 // Twin extension: a workload that could not work in a real cluster is annotated
 // `twin.runbook/broken: <reason>` so the twin's controllers never make it ready.
 import { dig, isTable } from './values.mjs';
+import { renderCertgen } from './chart-certgen.mjs';
 
 /** @typedef {import('./values.mjs').Values} Values */
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
@@ -211,6 +214,8 @@ export function renderChart(ctx) {
       });
     }
   }
+
+  for (const r of renderCertgen(v, ns, common)) emit(r.source, r.obj);
 
   // ConfigMap cilium-config
   const ipamMode = dig(v, 'ipam', 'mode') || 'cluster-pool';
@@ -466,7 +471,8 @@ export function renderChart(ctx) {
 }
 
 /** Helm's install order of kinds (releaseutil.InstallOrder, the part used here). */
-const INSTALL_ORDER = ['Namespace', 'ServiceAccount', 'Secret', 'ConfigMap', 'Service', 'DaemonSet', 'Pod', 'Deployment', 'Job', 'CronJob'];
+const INSTALL_ORDER = ['Namespace', 'ServiceAccount', 'Secret', 'ConfigMap', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding',
+  'Service', 'DaemonSet', 'Pod', 'Deployment', 'Job', 'CronJob'];
 
 /** @param {Rendered[]} list sorted for install (stable within a kind) */
 export function installOrder(list) {

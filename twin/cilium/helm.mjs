@@ -296,13 +296,17 @@ async function applyObjects(kube, previous, target) {
   const keep = new Set(target.map(objKey));
   const removed = previous.filter((o) => !keep.has(objKey(o)) && o.metadata.annotations?.['helm.sh/resource-policy'] !== 'keep');
   for (const o of uninstallOrder(removed)) {
-    try { await kube.delete(o.kind, o.metadata.namespace ?? '', o.metadata.name); } catch (e) { if (!isNotFound(e)) throw e; }
+    try { await kube.delete(o.kind, o.metadata.namespace ?? '', o.metadata.name, BACKGROUND); } catch (e) { if (!isNotFound(e)) throw e; }
   }
 }
 
+/** Helm deletes with the Background policy: a Job's pods go with it. */
+const BACKGROUND = { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' };
+
 /** Helm's uninstall order (reverse of install for the kinds used). @param {KubeObject[]} list */
 function uninstallOrder(list) {
-  const order = ['Deployment', 'Job', 'CronJob', 'Pod', 'DaemonSet', 'Service', 'ConfigMap', 'Secret', 'ServiceAccount', 'Namespace'];
+  const order = ['Service', 'CronJob', 'Job', 'Deployment', 'Pod', 'DaemonSet', 'RoleBinding', 'Role', 'ClusterRoleBinding', 'ClusterRole',
+    'ConfigMap', 'Secret', 'ServiceAccount', 'Namespace'];
   const rank = (/** @type {string} */ k) => { const i = order.indexOf(k); return i < 0 ? -1 : i; };
   return [...list].sort((a, b) => rank(a.kind) - rank(b.kind));
 }
@@ -436,26 +440,6 @@ async function renderRelease(kube, o) {
 }
 
 /**
- * The clustermesh-apiserver-generate-certs Job of the chart (tls.auto.method=cronJob):
- * certgen creates the certificate Secrets, signed by cilium-ca, outside the Helm release
- * (so Helm never deletes them). The twin runs it at once instead of as a Job.
- * @param {Kube} kube @param {string} ns @param {Values} values @param {{ cert: string, key: string }} ca
- */
-async function certgenJob(kube, ns, values, ca) {
-  if (!dig(values, 'clustermesh', 'useAPIServer') || !dig(values, 'clustermesh', 'apiserver', 'tls', 'auto', 'enabled')
-    || dig(values, 'clustermesh', 'apiserver', 'tls', 'auto', 'method') !== 'cronJob') return;
-  const certs = await clustermeshCerts(kube, ns, ca, String(dig(values, 'cluster', 'name')), false, Boolean(dig(values, 'clustermesh', 'apiserver', 'kvstoremesh', 'enabled')));
-  for (const [name, data] of Object.entries(certs)) {
-    /** @type {KubeObject} */
-    const obj = { apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name, namespace: ns }, data };
-    let live;
-    try { live = await kube.get('Secret', ns, name); } catch (e) { if (!isNotFound(e)) throw e; }
-    if (!live) await kube.create(obj);
-    else if (!deq(live.data, data)) await kube.replace({ ...live, data });
-  }
-}
-
-/**
  * @typedef {object} InstallOptions
  * @property {string} namespace
  * @property {string} name release name
@@ -493,7 +477,7 @@ export async function helmInstall(kube, o) {
     namespace: o.namespace,
     apply_method: 'csa',
   };
-  const { rendered, manifest, values, ca } = await renderRelease(kube, { ...o, dryRun: o.dryRun });
+  const { rendered, manifest } = await renderRelease(kube, { ...o, dryRun: o.dryRun });
   rel.manifest = manifest;
   const target = rendered.map((r) => withOwnership(r.obj, o.name, o.namespace));
   if (o.dryRun) {
@@ -513,7 +497,6 @@ export async function helmInstall(kube, o) {
   await store.create(rel, o.maxHistory);
   try {
     await applyObjects(kube, [], target);
-    await certgenJob(kube, o.namespace, values, ca);
     if (o.wait) await waitReady(kube, target, o.waitMs);
   } catch (e) {
     rel.info.status = 'failed';
@@ -576,7 +559,7 @@ export async function helmUpgrade(kube, o) {
   } else if (Object.keys(vals).length === 0 && Object.keys(current.config ?? {}).length > 0) {
     vals = clone(current.config ?? {});
   }
-  const { rendered, manifest, values, ca } = await renderRelease(kube, { namespace: current.namespace || o.namespace, name: o.name, version, config: vals, dryRun: !!o.dryRun, warn: o.warn });
+  const { rendered, manifest } = await renderRelease(kube, { namespace: current.namespace || o.namespace, name: o.name, version, config: vals, dryRun: !!o.dryRun, warn: o.warn });
   const now = goNow();
   /** @type {Release} */
   const upgraded = {
@@ -608,7 +591,6 @@ export async function helmUpgrade(kube, o) {
   await store.create(upgraded, o.maxHistory ?? 0);
   try {
     await applyObjects(kube, previous, target);
-    await certgenJob(kube, upgraded.namespace, values, ca);
     if (o.wait) await waitReady(kube, target, o.waitMs ?? 300_000);
   } catch (e) {
     upgraded.info.status = 'failed';
@@ -645,7 +627,7 @@ export async function helmUninstall(kube, o) {
     const objects = await parseManifest(rel.manifest ?? '');
     const toDelete = uninstallOrder(objects.filter((x) => x.metadata.annotations?.['helm.sh/resource-policy'] !== 'keep'));
     for (const x of toDelete) {
-      try { await kube.delete(x.kind, x.metadata.namespace ?? o.namespace, x.metadata.name); } catch (e) { if (!isNotFound(e)) throw new KubeError(`failed to delete release: ${o.name}`); }
+      try { await kube.delete(x.kind, x.metadata.namespace ?? o.namespace, x.metadata.name, BACKGROUND); } catch (e) { if (!isNotFound(e)) throw new KubeError(`failed to delete release: ${o.name}`); }
     }
     if (o.wait) {
       const deadline = Date.now() + o.timeoutMs;

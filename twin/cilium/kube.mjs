@@ -156,6 +156,10 @@ const KINDS = /** @type {Record<string, { prefix: string, plural: string, namesp
   Namespace: { prefix: '/api/v1', plural: 'namespaces', namespaced: false },
   DaemonSet: { prefix: '/apis/apps/v1', plural: 'daemonsets', namespaced: true },
   Deployment: { prefix: '/apis/apps/v1', plural: 'deployments', namespaced: true },
+  Job: { prefix: '/apis/batch/v1', plural: 'jobs', namespaced: true },
+  CronJob: { prefix: '/apis/batch/v1', plural: 'cronjobs', namespaced: true },
+  Role: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true },
+  RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
   CiliumEndpoint: { prefix: '/apis/cilium.io/v2', plural: 'ciliumendpoints', namespaced: true },
 });
 
@@ -262,6 +266,8 @@ export class Kube {
     /** @type {Record<string, string>} */
     const headers = { Accept: 'application/json', 'User-Agent': 'cilium-cli/v0.19.7 (twin)' };
     if (body !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
+    // Node sends a DELETE body without chunked encoding: its length must be given.
+    if (body !== undefined) headers['Content-Length'] = String(Buffer.byteLength(body));
     if (this.cfg.token) headers.Authorization = `Bearer ${this.cfg.token}`;
     if (this.cfg.impersonate) headers['Impersonate-User'] = this.cfg.impersonate;
     const mod = u.protocol === 'https:' ? https : http;

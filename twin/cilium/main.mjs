@@ -30,8 +30,9 @@
 //  - clustermesh enable/disable/connect/disconnect values, checks and messages,
 //    CA comparison by Subject Key Identifier (v0.19.1+ refusal).
 // Simplified (twin):
-//  - the chart renders only ConfigMap/Secrets/Services/DaemonSets/Deployments
-//    (no RBAC, CRDs, Jobs); images are tag-only; certgen's Job runs inline.
+//  - the chart renders only ConfigMap/Secrets/Services/DaemonSets/Deployments and
+//    the certgen Job/CronJob with its RBAC (no other RBAC, no CRDs); images are
+//    tag-only; the twin's Job controller does certgen's work when the Job runs.
 //  - cilium-clustermesh / cilium-kvstoremesh entries hold `endpoints: - https://IP:PORT`
 //    (the twin's contract) instead of the chart's <name>.<domain> + hostAliases.
 //  - agent/kvstoremesh health comes from probing the remote data plane at

@@ -72,12 +72,17 @@ export const BUILTIN_RESOURCES = [
   }),
   res('', 'v1', 'Node', 'nodes', { namespaced: false, short: ['no'], status: true }),
   res('', 'v1', 'Pod', 'pods', { short: ['po'], categories: ['all'], status: true }),
+  res('', 'v1', 'ResourceQuota', 'resourcequotas', { short: ['quota'], status: true }),
   res('', 'v1', 'Secret', 'secrets'),
   res('', 'v1', 'ServiceAccount', 'serviceaccounts', { short: ['sa'] }),
   res('', 'v1', 'Service', 'services', { short: ['svc'], categories: ['all'], status: true, verbs: NO_COLLECTION }),
   res('apps', 'v1', 'DaemonSet', 'daemonsets', { short: ['ds'], categories: ['all'], status: true }),
   res('apps', 'v1', 'Deployment', 'deployments', { short: ['deploy'], categories: ['all'], status: true, scale: true }),
   res('apps', 'v1', 'ReplicaSet', 'replicasets', { short: ['rs'], categories: ['all'], status: true, scale: true }),
+  res('batch', 'v1', 'CronJob', 'cronjobs', { short: ['cj'], categories: ['all'], status: true }),
+  res('batch', 'v1', 'Job', 'jobs', { categories: ['all'], status: true }),
+  res('networking.k8s.io', 'v1', 'IngressClass', 'ingressclasses', { namespaced: false }),
+  res('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', { short: ['pdb'], status: true }),
   res('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', {
     namespaced: false, short: ['crd', 'crds'], categories: ['api-extensions'], status: true,
   }),
@@ -90,7 +95,7 @@ export const BUILTIN_RESOURCES = [
 ];
 
 /** Groups in the order a K3s server lists them (legacy core group apart). */
-export const BUILTIN_GROUP_ORDER = ['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'];
+export const BUILTIN_GROUP_ORDER = ['apps', 'batch', 'coordination.k8s.io', 'discovery.k8s.io', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io'];
 
 /** @param {ResourceInfo} info @param {string} [version] */
 export function apiVersionOf(info, version = info.storageVersion) {

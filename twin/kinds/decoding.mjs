@@ -23,8 +23,8 @@ function jsonKind(v) {
 const STRING_MAPS = [
   { kinds: '*', path: ['metadata', 'labels'], struct: 'ObjectMeta' },
   { kinds: '*', path: ['metadata', 'annotations'], struct: 'ObjectMeta' },
-  { kinds: ['apps/Deployment', 'apps/DaemonSet', 'apps/ReplicaSet'], path: ['spec', 'template', 'metadata', 'labels'], struct: 'ObjectMeta' },
-  { kinds: ['apps/Deployment', 'apps/DaemonSet', 'apps/ReplicaSet'], path: ['spec', 'template', 'metadata', 'annotations'], struct: 'ObjectMeta' },
+  { kinds: ['apps/Deployment', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job'], path: ['spec', 'template', 'metadata', 'labels'], struct: 'ObjectMeta' },
+  { kinds: ['apps/Deployment', 'apps/DaemonSet', 'apps/ReplicaSet', 'batch/Job'], path: ['spec', 'template', 'metadata', 'annotations'], struct: 'ObjectMeta' },
   { kinds: ['apps/Deployment', 'apps/DaemonSet', 'apps/ReplicaSet'], path: ['spec', 'selector', 'matchLabels'], struct: 'LabelSelector' },
   { kinds: ['apps/Deployment', 'apps/DaemonSet', 'apps/ReplicaSet'], path: ['spec', 'template', 'spec', 'nodeSelector'], struct: 'PodSpec' },
   { kinds: ['/Pod'], path: ['spec', 'nodeSelector'], struct: 'PodSpec' },

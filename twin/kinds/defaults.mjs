@@ -4,6 +4,8 @@
 // DaemonSet's updateStrategy; apply's 3-way merge sees defaulted fields).
 // Mirrors pkg/apis/*/v1/defaults.go of Kubernetes for the fields covered.
 
+import { randomUUID } from 'node:crypto';
+
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 
 /** @param {any} o @param {string} k @param {any} v */
@@ -70,6 +72,38 @@ function templateDefaults(spec) {
   }
 }
 
+/** A Job spec's defaults (batch/v1 SetDefaults_Job, without the selector). @param {any} s */
+function jobSpecDefaults(s) {
+  if (s.completions === undefined && s.parallelism === undefined) s.completions = 1;
+  def(s, 'parallelism', 1);
+  def(s, 'backoffLimit', s.backoffLimitPerIndex === undefined ? 6 : 2147483647);
+  def(s, 'completionMode', 'NonIndexed');
+  def(s, 'suspend', false);
+  if (!s.podFailurePolicy) def(s, 'podReplacementPolicy', 'TerminatingOrFailed');
+  templateDefaults(s);
+}
+
+/**
+ * The selector the Job registry generates (unless manualSelector): the Job's
+ * uid as a label of its pods. The uid is chosen here on create, and the store
+ * keeps it, so that selector and metadata.uid agree.
+ * @param {any} o a Job
+ */
+function jobSelector(o) {
+  const s = o.spec;
+  if (s.manualSelector === true || s.selector) return;
+  o.metadata.uid ||= randomUUID();
+  const uid = o.metadata.uid;
+  const name = String(o.metadata.name ?? '');
+  s.selector = { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  def(s, 'template', {});
+  def(s.template, 'metadata', {});
+  /** @type {Record<string, string>} */
+  const extra = { 'batch.kubernetes.io/controller-uid': uid, 'controller-uid': uid };
+  if (name.length <= 63) Object.assign(extra, { 'batch.kubernetes.io/job-name': name, 'job-name': name });
+  s.template.metadata.labels = { ...(s.template.metadata.labels ?? {}), ...extra };
+}
+
 /** @type {Record<string, (o: any) => void>} kind -> defaulter, by "group/Kind" */
 const DEFAULTERS = {
   'apps/Deployment': (o) => {
@@ -104,6 +138,22 @@ const DEFAULTERS = {
     def(o, 'spec', {});
     def(o.spec, 'replicas', 1);
     templateDefaults(o.spec);
+  },
+  'batch/Job': (o) => {
+    def(o, 'spec', {});
+    jobSpecDefaults(o.spec);
+    jobSelector(o);
+  },
+  'batch/CronJob': (o) => {
+    def(o, 'spec', {});
+    const s = o.spec;
+    def(s, 'concurrencyPolicy', 'Allow');
+    def(s, 'suspend', false);
+    def(s, 'successfulJobsHistoryLimit', 3);
+    def(s, 'failedJobsHistoryLimit', 1);
+    def(s, 'jobTemplate', {});
+    def(s.jobTemplate, 'spec', {});
+    jobSpecDefaults(s.jobTemplate.spec);
   },
   '/Pod': (o) => {
     def(o, 'spec', {});

@@ -128,8 +128,61 @@ const nodeAddress = (node, type) => (node.status?.addresses ?? []).find((/** @ty
 /** @param {any} spec */
 const containers = (spec) => /** @type {any[]} */ (spec?.template?.spec?.containers ?? []);
 
+/** @param {any} job @param {string} type */
+const jobHas = (job, type) => (job.status?.conditions ?? []).some((/** @type {any} */ c) => c.type === type && c.status === 'True');
+
+/** The Status column of `kubectl get jobs` (Kubernetes 1.31+). @param {any} job */
+function jobStatus(job) {
+  if (jobHas(job, 'Complete')) return 'Complete';
+  if (jobHas(job, 'Failed')) return 'Failed';
+  if (job.metadata.deletionTimestamp) return 'Terminating';
+  if (jobHas(job, 'Suspended')) return 'Suspended';
+  if (jobHas(job, 'FailureTarget')) return 'FailureTarget';
+  if (jobHas(job, 'SuccessCriteriaMet')) return 'SuccessCriteriaMet';
+  return 'Running';
+}
+
+/** @param {any} job */
+function jobCompletions(job) {
+  const done = job.status?.succeeded ?? 0;
+  if (job.spec?.completions !== undefined && job.spec?.completions !== null) return `${done}/${job.spec.completions}`;
+  const par = job.spec?.parallelism ?? 0;
+  return par > 1 ? `${done}/1 of ${par}` : `${done}/1`;
+}
+
+/** @param {any} job */
+function jobDuration(job) {
+  const start = job.status?.startTime;
+  if (!start) return '';
+  const end = job.status?.completionTime ? Date.parse(job.status.completionTime) : Date.now();
+  return humanDuration(end - Date.parse(start));
+}
+
+/** @param {unknown} v */
+const intOrNA = (v) => (v === undefined || v === null ? 'N/A' : String(v));
+
 /** @type {Record<string, Printer>} by "group/Kind" */
 const PRINTERS = {
+  'batch/Job': {
+    columns: [NAME, col('Status'), col('Completions'), col('Duration'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
+    cells: (o) => [o.metadata.name, jobStatus(o), jobCompletions(o), jobDuration(o), age(o.metadata.creationTimestamp),
+      containers(o.spec).map((c) => c.name).join(','), containers(o.spec).map((c) => c.image).join(','), selectorString(o.spec?.selector)],
+  },
+  'batch/CronJob': {
+    columns: [NAME, col('Schedule'), col('Timezone'), col('Suspend', 'boolean'), col('Active', 'integer'), col('Last Schedule'), AGE, col('Containers', 'string', 1), col('Images', 'string', 1), col('Selector', 'string', 1)],
+    cells: (o) => [o.metadata.name, o.spec?.schedule ?? '', o.spec?.timeZone ?? '<none>', o.spec?.suspend ? 'True' : 'False',
+      (o.status?.active ?? []).length, o.status?.lastScheduleTime ? age(o.status.lastScheduleTime) : '<none>', age(o.metadata.creationTimestamp),
+      containers(o.spec?.jobTemplate?.spec).map((c) => c.name).join(','), containers(o.spec?.jobTemplate?.spec).map((c) => c.image).join(','),
+      selectorString(o.spec?.jobTemplate?.spec?.selector)],
+  },
+  'policy/PodDisruptionBudget': {
+    columns: [NAME, col('Min Available'), col('Max Unavailable'), col('Allowed Disruptions', 'integer'), AGE],
+    cells: (o) => [o.metadata.name, intOrNA(o.spec?.minAvailable), intOrNA(o.spec?.maxUnavailable), o.status?.disruptionsAllowed ?? 0, age(o.metadata.creationTimestamp)],
+  },
+  'networking.k8s.io/IngressClass': {
+    columns: [NAME, col('Controller'), col('Parameters'), AGE],
+    cells: (o) => [o.metadata.name, o.spec?.controller ?? '', o.spec?.parameters ? `${o.spec.parameters.kind}/${o.spec.parameters.name}` : '<none>', age(o.metadata.creationTimestamp)],
+  },
   '/Pod': {
     columns: [NAME, col('Ready'), col('Status'), col('Restarts'), AGE, col('IP', 'string', 1), col('Node', 'string', 1), col('Nominated Node', 'string', 1), col('Readiness Gates', 'string', 1)],
     cells: (o) => {

@@ -48,6 +48,13 @@ const POD_SPEC = {
 
 const TEMPLATE = { metadata: OBJECT_META, spec: POD_SPEC };
 
+/** @type {Shape} */
+const JOB_SPEC = {
+  parallelism: ANY, completions: ANY, activeDeadlineSeconds: ANY, podFailurePolicy: ANY, successPolicy: ANY,
+  backoffLimit: ANY, backoffLimitPerIndex: ANY, maxFailedIndexes: ANY, selector: LABEL_SELECTOR, manualSelector: ANY,
+  template: TEMPLATE, ttlSecondsAfterFinished: ANY, completionMode: ANY, suspend: ANY, podReplacementPolicy: ANY, managedBy: ANY,
+};
+
 /** @param {Record<string, Shape>} fields @returns {Shape} */
 const top = (fields) => ({ apiVersion: ANY, kind: ANY, metadata: OBJECT_META, ...fields });
 
@@ -92,6 +99,20 @@ export const BUILTIN_SCHEMAS = {
     status: ANY,
   }),
   'apps/ReplicaSet': top({ spec: { replicas: ANY, minReadySeconds: ANY, selector: LABEL_SELECTOR, template: TEMPLATE }, status: ANY }),
+  '/ResourceQuota': top({ spec: { hard: ANY, scopes: ANY, scopeSelector: ANY }, status: ANY }),
+  'batch/Job': top({ spec: JOB_SPEC, status: ANY }),
+  'batch/CronJob': top({
+    spec: {
+      schedule: ANY, timeZone: ANY, startingDeadlineSeconds: ANY, concurrencyPolicy: ANY, suspend: ANY,
+      jobTemplate: { metadata: OBJECT_META, spec: JOB_SPEC }, successfulJobsHistoryLimit: ANY, failedJobsHistoryLimit: ANY,
+    },
+    status: ANY,
+  }),
+  'policy/PodDisruptionBudget': top({
+    spec: { minAvailable: ANY, maxUnavailable: ANY, selector: LABEL_SELECTOR, unhealthyPodEvictionPolicy: ANY },
+    status: ANY,
+  }),
+  'networking.k8s.io/IngressClass': top({ spec: { controller: ANY, parameters: ANY } }),
   'apiextensions.k8s.io/CustomResourceDefinition': top({
     spec: { group: ANY, names: ANY, scope: ANY, versions: ANY, conversion: ANY, preserveUnknownFields: ANY },
     status: ANY,

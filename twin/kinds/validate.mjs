@@ -115,6 +115,79 @@ function validateWorkload(obj, old, hasReplicas) {
   return errs;
 }
 
+/**
+ * A Job spec (batch validation.ValidateJobSpec, the parts a chart can get wrong).
+ * @param {any} spec @param {string} path @param {boolean} needSelector
+ * @returns {FieldError[]}
+ */
+function validateJobSpec(spec, path, needSelector) {
+  /** @type {FieldError[]} */
+  const errs = [];
+  for (const f of ['parallelism', 'completions', 'backoffLimit', 'activeDeadlineSeconds', 'ttlSecondsAfterFinished']) {
+    const n = spec?.[f];
+    if (typeof n === 'number' && n < (f === 'activeDeadlineSeconds' ? 1 : 0)) {
+      errs.push({ type: 'Invalid', field: `${path}.${f}`, value: n, detail: `must be greater than or equal to ${f === 'activeDeadlineSeconds' ? 1 : 0}` });
+    }
+  }
+  const sel = spec?.selector;
+  if (needSelector && !sel) errs.push({ type: 'Required', field: `${path}.selector` });
+  else if (sel && !selectorMatchesLabels(sel, spec?.template?.metadata?.labels)) {
+    errs.push({ type: 'Invalid', field: `${path}.template.metadata.labels`, value: spec?.template?.metadata?.labels ?? {}, detail: '`selector` does not match template `labels`' });
+  }
+  const podSpec = spec?.template?.spec;
+  errs.push(...validatePodSpec(podSpec, `${path}.template.spec`));
+  const rp = podSpec?.restartPolicy;
+  if (rp !== 'OnFailure' && rp !== 'Never') {
+    errs.push({ type: 'NotSupported', field: `${path}.template.spec.restartPolicy`, value: rp ?? '', detail: 'supported values: "OnFailure", "Never"' });
+  }
+  return errs;
+}
+
+/** Five cron fields, or a predefined schedule (robfig/cron's standard parser). */
+const CRON = /^(@(yearly|annually|monthly|weekly|daily|midnight|hourly)|@every \S+|(TZ=\S+ |CRON_TZ=\S+ )?\S+ \S+ \S+ \S+ \S+)$/;
+
+/** @param {any} obj @param {any} old @returns {FieldError[]} */
+function validateJob(obj, old) {
+  const errs = validateJobSpec(obj.spec ?? {}, 'spec', true);
+  if (old) {
+    for (const f of ['selector', 'template', 'completions', 'completionMode']) {
+      if (f === 'completions' && obj.spec?.completionMode !== 'Indexed') continue; // mutable with parallelism then
+      if (JSON.stringify(old.spec?.[f]) !== JSON.stringify(obj.spec?.[f])) {
+        errs.push({ type: 'Invalid', field: `spec.${f}`, rendered: f === 'template' ? 'core.PodTemplateSpec{...}' : goValue(obj.spec?.[f]), detail: 'field is immutable' });
+      }
+    }
+  }
+  return errs;
+}
+
+/** @param {any} obj @returns {FieldError[]} */
+function validateCronJob(obj) {
+  /** @type {FieldError[]} */
+  const errs = [];
+  const spec = obj.spec ?? {};
+  if (!spec.schedule) errs.push({ type: 'Required', field: 'spec.schedule' });
+  else if (!CRON.test(String(spec.schedule).trim())) {
+    errs.push({ type: 'Invalid', field: 'spec.schedule', value: spec.schedule, detail: `expected exactly 5 fields, found ${String(spec.schedule).trim().split(/\s+/).length}: ${spec.schedule}` });
+  }
+  if (spec.concurrencyPolicy && !['Allow', 'Forbid', 'Replace'].includes(spec.concurrencyPolicy)) {
+    errs.push({ type: 'NotSupported', field: 'spec.concurrencyPolicy', value: spec.concurrencyPolicy, detail: 'supported values: "Allow", "Forbid", "Replace"' });
+  }
+  if (String(obj.metadata?.name ?? '').length > 52) {
+    errs.push({ type: 'Invalid', field: 'metadata.name', value: obj.metadata.name, detail: 'must be no more than 52 characters' });
+  }
+  errs.push(...validateJobSpec(spec.jobTemplate?.spec ?? {}, 'spec.jobTemplate.spec', false));
+  return errs;
+}
+
+/** @param {any} obj @returns {FieldError[]} */
+function validatePdb(obj) {
+  const spec = obj.spec ?? {};
+  if (spec.minAvailable !== undefined && spec.maxUnavailable !== undefined) {
+    return [{ type: 'Invalid', field: 'spec', rendered: 'policy.PodDisruptionBudgetSpec{...}', detail: 'minAvailable and maxUnavailable cannot be both set' }];
+  }
+  return [];
+}
+
 const SERVICE_TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
 
 /** @param {any} obj @returns {FieldError[]} */
@@ -193,6 +266,15 @@ export function validateBuiltin(group, kind, namespaced, obj, old) {
       break;
     case 'apiextensions.k8s.io/CustomResourceDefinition':
       errs.push(...validateCrd(obj));
+      break;
+    case 'batch/Job':
+      errs.push(...validateJob(obj, old));
+      break;
+    case 'batch/CronJob':
+      errs.push(...validateCronJob(obj));
+      break;
+    case 'policy/PodDisruptionBudget':
+      errs.push(...validatePdb(obj));
       break;
   }
   return errs;

@@ -89,7 +89,7 @@ export class Store extends EventEmitter {
     if (this.table(resource).has(key)) {
       throw new StoreError('AlreadyExists', `${resource.split('/')[1]} "${o.metadata.name}" already exists`);
     }
-    o.metadata.uid = randomUUID();
+    o.metadata.uid = o.metadata.uid || randomUUID(); // a Job's uid is chosen with its selector (kinds/defaults.mjs)
     o.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     o.metadata.generation = 1;
     o.metadata.resourceVersion = String(++this.rv);
