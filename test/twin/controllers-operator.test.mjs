@@ -2,7 +2,8 @@
 // cilium-operator registers Cilium's CRDs once it runs; they become Established.
 import test from 'ava';
 import { startControllers } from '../../twin/controllers/index.mjs';
-import { fakeTwin, installCilium, sleep, waitFor } from '../../twin/controllers/testkit.mjs';
+import { fakeTwin, installCilium } from '../../twin/controllers/testkit.mjs';
+import { waitFor } from '../support/time.mjs';
 
 const CRDS = 'apiextensions.k8s.io/customresourcedefinitions';
 
@@ -22,12 +23,23 @@ test('no CRDs before the operator is ready; then registered, Established after c
   t.teardown(() => ctl.stop());
   const s = twin.clusters.a.store;
   t.is(s.list(CRDS).length, 0);
+  // The operator's readiness when the first CRD appears (its own events may reach this listener later).
+  /** @type {number | undefined} */
+  let readyReplicasAtFirstCrd;
+  /** @type {import('../../twin/store/types.js').KubeObject | undefined} the pool CRD as registered */
+  let registered;
+  s.on('event', (e) => {
+    if (e.resource !== CRDS) return;
+    if (!registered && e.object.metadata.name === 'ciliumloadbalancerippools.cilium.io') registered = e.object;
+    if (readyReplicasAtFirstCrd !== undefined) return;
+    readyReplicasAtFirstCrd = s.get('apps/deployments', 'kube-system', 'cilium-operator')?.status?.readyReplicas ?? 0;
+  });
   installCilium(twin, 'a');
-  await sleep(10);
-  t.is(s.list(CRDS).length, 0, 'the chart ships no CRDs: nothing until the operator runs');
+  t.is(s.list(CRDS).length, 0, 'the chart ships no CRDs');
 
-  const pool = await waitFor(() => s.get(CRDS, '', 'ciliumloadbalancerippools.cilium.io'), 'pool CRD registered');
-  t.falsy(cond(pool, 'Established'), 'not yet Established right after registration');
+  await waitFor(() => registered, 'pool CRD registered');
+  t.true((readyReplicasAtFirstCrd ?? 0) >= 1, `nothing until the operator is ready (ready replicas at the first CRD: ${readyReplicasAtFirstCrd})`);
+  t.falsy(cond(registered, 'Established'), 'not yet Established when registered');
   t.is(twin.clusters.b.store.list(CRDS).length, 0, 'cluster b has no Cilium');
 
   await waitFor(() => cond(s.get(CRDS, '', 'ciliumloadbalancerippools.cilium.io'), 'Established')?.status === 'True', 'Established');
@@ -94,7 +106,8 @@ test('removing Cilium leaves the CRDs in place', async (t) => {
   const count = s.list(CRDS).length;
   s.delete('apps/deployments', 'kube-system', 'cilium-operator');
   s.delete('apps/daemonsets', 'kube-system', 'cilium');
-  await sleep(40);
+  // The controllers have handled the removal once its pods are gone.
+  await waitFor(() => !s.list('/pods', 'kube-system').some((p) => p.metadata.name.startsWith('cilium')), "Cilium's pods gone");
   t.is(s.list(CRDS).length, count);
   t.truthy(cond(s.get(CRDS, '', 'ciliuml2announcementpolicies.cilium.io'), 'Established'));
 });
