@@ -6,8 +6,8 @@
 // never a tool error. `clustermesh connect` refuses a remote cluster named
 // "default" with "remote cluster has non-unique name (default) …": the hint is
 // the default-name one, not "the names must differ".
-import test from 'ava';
 import { e2eTwin } from '../support/e2e.mjs';
+import { testWithEachCli } from '../support/cilium-cli.mjs';
 import { until } from '../support/end-state.mjs';
 import { makeConfig } from '../support/config-fixture.mjs';
 import { STEPS } from '../../scripts/steps.mjs';
@@ -33,8 +33,8 @@ function edit(h, k, resource, ns, name, change) {
 /** @param {E2E} h */
 const meshIpOfB = (h) => h.store('b').get('/services', 'kube-system', APISERVER)?.status?.loadBalancer?.ingress?.[0]?.ip;
 
-test('07 and status: a mesh not ready yet (no LB IP, a rollout) is said so; a peer named "default" gets the default-name hint', async (t) => {
-  const h = await e2eTwin(t);
+testWithEachCli('07 and status: a mesh not ready yet (no LB IP, a rollout) is said so; a peer named "default" gets the default-name hint', async (t, cli) => {
+  const h = await e2eTwin(t, { cilium: cli.bin });
   for (const step of STEPS.filter((s) => s.id <= '06')) {
     const run = await h.run(`${step.name}.mjs`);
     t.is(run.code, 0, `${step.name}:\n${run.output}`);

@@ -5,11 +5,11 @@
 // proxy on loopback). Here the lab's proxy accepts and never answers, as a
 // proxy with no way out can: the preflight must still end, with the versions,
 // and never ask that proxy.
-import test from 'ava';
 import net from 'node:net';
 import { e2eTwin } from '../support/e2e.mjs';
+import { testWithEachCli } from '../support/cilium-cli.mjs';
 
-test('step 01\'s preflight ends with the versions when the internet is out of reach (a proxy that never answers)', async (t) => {
+testWithEachCli('step 01\'s preflight ends with the versions when the internet is out of reach (a proxy that never answers)', async (t, cli) => {
   let asked = 0;
   /** @type {net.Socket[]} */
   const held = [];
@@ -18,7 +18,7 @@ test('step 01\'s preflight ends with the versions when the internet is out of re
   t.teardown(() => { for (const s of held) s.destroy(); proxy.close(); });
   const port = /** @type {net.AddressInfo} */ (proxy.address()).port;
 
-  const h = await e2eTwin(t);
+  const h = await e2eTwin(t, { cilium: cli.bin });
   // Today's preflight never ends here: the guard kills it long after the twin's answers take.
   const run = await h.run('01-install-a.mjs', ['--dry-run'], { env: { HTTPS_PROXY: `http://127.0.0.1:${port}` }, timeoutMs: 90_000 });
   t.is(run.code, 0, run.output);

@@ -4,9 +4,9 @@
 // which Helm refuses over a pending revision, and then waits for the
 // hubble-relay pods to go with no deadline (cli/install.go; the stand-in does
 // the same): they never go. The teardown must end anyway, and leave nothing.
-import test from 'ava';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { e2eTwin } from '../support/e2e.mjs';
+import { testWithEachCli } from '../support/cilium-cli.mjs';
 import { ciliumCalls, ciliumLogFile } from '../support/e2e-checks.mjs';
 import { helmStatuses } from '../support/end-state.mjs';
 
@@ -37,8 +37,8 @@ function leavePendingUpgrade(h, k) {
   });
 }
 
-test('teardown over a pending Helm release ends: no `uninstall --wait` that waits for hubble-relay forever, and nothing is left', async (t) => {
-  const h = await e2eTwin(t);
+testWithEachCli('teardown over a pending Helm release ends: no `uninstall --wait` that waits for hubble-relay forever, and nothing is left', async (t, cli) => {
+  const h = await e2eTwin(t, { cilium: cli.bin });
   const install = await h.run('01-install-a.mjs');
   t.is(install.code, 0, install.output);
   t.true(h.store('a').list('/pods', 'kube-system').some((p) => p.metadata.labels?.['k8s-app'] === 'hubble-relay'), 'hubble-relay runs');
