@@ -30,6 +30,8 @@ async function hold(t, ip, port) {
   t.teardown(() => new Promise((r) => s.close(() => r(undefined))));
 }
 
+// Nets 127.250–254: outside the twins' range (1–27), the e2e harness's (30–249) and the fixed ones of other tests.
+
 /** A pid that is certainly gone: a child that has exited. */
 const deadPid = () => /** @type {number} */ (spawnSync(process.execPath, ['-e', '0']).pid);
 
@@ -41,33 +43,33 @@ function inside(cidr, inner) {
 }
 
 test('two claims get different nets; a claim whose process is gone is taken over; release frees it', async (t) => {
-  const range = /** @type {const} */ ([131, 132]);
+  const range = /** @type {const} */ ([250, 251]);
   for (const n of range) await rm(join(NETS_DIR, String(n)), { force: true });
   mkdirSync(NETS_DIR, { recursive: true });
-  writeFileSync(join(NETS_DIR, '131'), JSON.stringify({ pid: deadPid(), since: 'then' }));
+  writeFileSync(join(NETS_DIR, '250'), JSON.stringify({ pid: deadPid(), since: 'then' }));
   const first = await claimNet({ nodeCount: 1, range });
   const second = await claimNet({ nodeCount: 1, range });
   t.teardown(() => { first.release(); second.release(); });
-  t.deepEqual([first.net, second.net], ['127.131', '127.132']);
-  await t.throwsAsync(claimNet({ nodeCount: 1, range }), { message: /127\.131: claimed by another twin[\s\S]*127\.132: claimed by another twin/ });
+  t.deepEqual([first.net, second.net], ['127.250', '127.251']);
+  await t.throwsAsync(claimNet({ nodeCount: 1, range }), { message: /127\.250: claimed by another twin[\s\S]*127\.251: claimed by another twin/ });
   first.release();
   const again = await claimNet({ nodeCount: 1, range });
   t.teardown(() => again.release());
-  t.is(again.net, '127.131');
+  t.is(again.net, '127.250');
 });
 
 test('a net where another process listens on an address the twin would serve is skipped, naming the address and the process', async (t) => {
-  const range = /** @type {const} */ ([133, 133]);
-  await rm(join(NETS_DIR, '133'), { force: true });
-  t.true(servedAddresses('127.133', 1).some((a) => a.ip === '127.133.254.220' && a.port === 2379));
-  await hold(t, '127.133.254.220', 2379);
+  const range = /** @type {const} */ ([252, 252]);
+  await rm(join(NETS_DIR, '252'), { force: true });
+  t.true(servedAddresses('127.252', 1).some((a) => a.ip === '127.252.254.220' && a.port === 2379));
+  await hold(t, '127.252.254.220', 2379);
   const err = await t.throwsAsync(claimNet({ nodeCount: 1, range }));
-  t.regex(err?.message ?? '', new RegExp(`127\\.133\\.254\\.220:2379 is in use by pid ${process.pid} \\(`));
-  t.false(existsSync(join(NETS_DIR, '133')), 'the claim is given back');
+  t.regex(err?.message ?? '', new RegExp(`127\\.252\\.254\\.220:2379 is in use by pid ${process.pid} \\(`));
+  t.false(existsSync(join(NETS_DIR, '252')), 'the claim is given back');
 });
 
 test('EADDRINUSE on an address the data plane must serve stops it and names the holder; nothing else stays served', async (t) => {
-  const base = '127.134';
+  const base = '127.253';
   await hold(t, `${base}.10.1`, 2379); // cluster a's clustermesh-apiserver IP in bootMesh
   const twin = fakeTwin({ nodeIpBase: { a: `${base}.1.1`, b: `${base}.2.1` } });
   const ctl = startControllers(twin);
@@ -156,5 +158,5 @@ test('the holder of an address is named, also when it listens on every address',
   await new Promise((resolve) => s.listen({ host: '0.0.0.0', port: 0 }, () => resolve(undefined)));
   t.teardown(() => new Promise((r) => s.close(() => r(undefined))));
   const port = /** @type {import('node:net').AddressInfo} */ (s.address()).port;
-  t.regex(holderOf('127.135.0.1', port), new RegExp(`^pid ${process.pid} \\(.*\\), listening on 0\\.0\\.0\\.0:${port}$`));
+  t.regex(holderOf('127.254.0.1', port), new RegExp(`^pid ${process.pid} \\(.*\\), listening on 0\\.0\\.0\\.0:${port}$`));
 });
