@@ -35,8 +35,9 @@
 //    tag-only; the twin's Job controller does certgen's work when the Job runs.
 //  - cilium-clustermesh / cilium-kvstoremesh entries hold `endpoints: - https://IP:PORT`
 //    (the twin's contract) instead of the chart's <name>.<domain> + hostAliases.
-//  - agent/kvstoremesh health comes from probing the remote data plane at
-//    http://IP:PORT/twin/clustermesh (127.0.0.0/8 only), not from exec.
+//  - agent and kvstoremesh health: as the real CLI, by exec'ing `cilium status -o json`,
+//    `cilium endpoint list -o json` and `clustermesh-apiserver kvstoremesh-dbg status
+//    -o json` through the API server; the twin's agent model answers (twin/agents).
 //  - a workload that can never work is annotated `twin.runbook/broken`.
 //  - `cilium image (stable)` is "unknown" (the CLI's answer when GitHub is unreachable).
 //  - env TWIN_CILIUM_RETRY_MS shortens the 2s retry interval of --wait loops (tests);
