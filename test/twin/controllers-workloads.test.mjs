@@ -2,7 +2,8 @@
 // Deployments, DaemonSets and pods: readiness, the CNI rule, scaling, rollouts.
 import test from 'ava';
 import { startControllers } from '../../twin/controllers/index.mjs';
-import { deployment, fakeTwin, installCilium, sleep, waitFor } from '../../twin/controllers/testkit.mjs';
+import { deployment, fakeTwin, installCilium } from '../../twin/controllers/testkit.mjs';
+import { waitFor } from '../support/time.mjs';
 
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
 
@@ -35,6 +36,9 @@ const podsOf = (twin, key, ns, prefix) => twin.clusters[key].store.list('/pods',
 
 /** @param {KubeObject} p */
 const ready = (p) => p.status?.conditions?.some((/** @type {any} */ c) => c.type === 'Ready' && c.status === 'True');
+
+/** The scheduler has looked at the pod and found no node for it (what must not happen next had its chance). @param {KubeObject} p */
+const unschedulable = (p) => p.status?.conditions?.some((/** @type {any} */ c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable');
 
 test('a Deployment of host-network pods becomes ready without a CNI, with pods, a ReplicaSet and status', async (t) => {
   const twin = fakeTwin({ nodeCount: 3 });
@@ -93,7 +97,7 @@ test('without a CNI, ordinary pods stay Pending; they start once the cilium Daem
   /** @param {string} name */
   const nodeReady = (name) => s.get('/nodes', '', name)?.status?.conditions?.find((/** @type {any} */ c) => c.type === 'Ready');
   s.create('apps/deployments', deployment('kube-system', 'coredns', { replicas: 1, labels: { 'k8s-app': 'kube-dns' } }));
-  await sleep(60);
+  await waitFor(() => podsOf(twin, 'a', 'kube-system', 'coredns').some(unschedulable), 'the coredns pod found unschedulable');
   t.like(nodeReady('k3s-a-server'), { status: 'False', reason: 'KubeletNotReady' }, 'no CNI: the node is NotReady');
   t.deepEqual(s.get('/nodes', '', 'k3s-a-server')?.spec.taints, [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' }]);
   const pending = podsOf(twin, 'a', 'kube-system', 'coredns');
@@ -137,7 +141,7 @@ test('the CNI is per cluster: cluster b without Cilium keeps its pods pending', 
   twin.clusters.a.store.create('apps/deployments', deployment('echo', 'echo'));
   twin.clusters.b.store.create('apps/deployments', deployment('echo', 'echo'));
   await waitFor(() => rolloutStatus(twin.clusters.a.store.get('apps/deployments', 'echo', 'echo')) === '', 'a ready');
-  await sleep(40);
+  await waitFor(() => podsOf(twin, 'b', 'echo', 'echo').some(unschedulable), "b's pod found unschedulable");
   t.not(rolloutStatus(twin.clusters.b.store.get('apps/deployments', 'echo', 'echo')), '');
   t.true(podsOf(twin, 'b', 'echo', 'echo').every((p) => p.status.phase === 'Pending'));
 });
@@ -193,14 +197,22 @@ test('an image change rolls the pods to a new ReplicaSet (new hash); old pods go
   await waitFor(() => rolloutStatus(s.get('apps/deployments', 'echo', 'echo')) === '', 'first rollout');
   const oldHash = podsOf(twin, 'a', 'echo', 'echo')[0].metadata.labels['pod-template-hash'];
 
+  // The state when the first new pod is created (read then: a poll could come after the whole rollout).
+  /** @type {{ status: string, oldReady: number } | undefined} */
+  let during;
+  s.on('event', (e) => {
+    if (during || e.type !== 'ADDED' || e.resource !== '/pods' || e.object.metadata.labels?.['pod-template-hash'] === oldHash) return;
+    during = {
+      status: rolloutStatus(s.get('apps/deployments', 'echo', 'echo')),
+      oldReady: podsOf(twin, 'a', 'echo', 'echo').filter((p) => p.metadata.labels['pod-template-hash'] === oldHash && ready(p)).length,
+    };
+  });
   const d = /** @type {KubeObject} */ (s.get('apps/deployments', 'echo', 'echo'));
   d.spec.template.spec.containers[0].image = 'mcbtaguiad/web-echo:cluster-b';
   s.update('apps/deployments', d);
-  await sleep(10);
-  const during = s.get('apps/deployments', 'echo', 'echo');
-  t.not(rolloutStatus(during), '', 'not complete while new pods start');
-  t.is(podsOf(twin, 'a', 'echo', 'echo').filter((p) => p.metadata.labels['pod-template-hash'] === oldHash && ready(p)).length, 2,
-    'old pods keep serving meanwhile');
+  const started = await waitFor(() => during, 'a pod of the new template');
+  t.not(started.status, '', 'not complete while new pods start');
+  t.is(started.oldReady, 2, 'old pods keep serving meanwhile');
 
   const done = await waitFor(() => {
     const x = s.get('apps/deployments', 'echo', 'echo');
@@ -248,8 +260,10 @@ test('a DaemonSet that is not host-network waits for the CNI on each node; its t
       template: { metadata: { labels: { app: 'agent' } }, spec: { containers: [{ name: 'agent', image: 'example/agent:1' }] } },
     },
   });
-  await sleep(40);
-  const waiting = s.get('apps/daemonsets', 'default', 'agent');
+  const waiting = await waitFor(() => {
+    const x = s.get('apps/daemonsets', 'default', 'agent');
+    return podsOf(twin, 'a', 'default', 'agent').length === 3 && x?.status?.currentNumberScheduled === 3 ? x : undefined;
+  }, 'agent pods created and counted');
   t.like(waiting?.status, { desiredNumberScheduled: 3, currentNumberScheduled: 3, numberReady: 0 });
   t.is(waiting?.status.numberUnavailable, 3);
 
@@ -293,7 +307,7 @@ test('a workload marked twin.runbook/broken crash-loops and never becomes ready,
     t.is(p.status.containerStatuses[0].state.waiting.reason, 'CrashLoopBackOff');
     t.is(p.status.containerStatuses[0].lastState.terminated.message, 'k8sServiceHost unset with kubeProxyReplacement=true');
   }
-  await sleep(40);
+  await waitFor(() => podsOf(twin, 'a', 'echo', 'echo').some(unschedulable), 'the echo pod found unschedulable');
   t.is(s.get('apps/daemonsets', 'kube-system', 'cilium')?.status.numberReady, 0);
   t.not(rolloutStatus(s.get('apps/deployments', 'echo', 'echo')), '', 'no CNI while the agent crash-loops');
 
