@@ -3,7 +3,8 @@
 // release, the operator rule, and K3s's ServiceLB fault.
 import test from 'ava';
 import { startControllers } from '../../twin/controllers/index.mjs';
-import { fakeTwin, installCilium, lbIp, lbService, pool, sleep, waitFor } from '../../twin/controllers/testkit.mjs';
+import { fakeTwin, installCilium, lbIp, lbService, pool } from '../../twin/controllers/testkit.mjs';
+import { waitFor } from '../support/time.mjs';
 
 const POOLS = 'cilium.io/ciliumloadbalancerippools';
 const SAT = 'cilium.io/IPAMRequestSatisfied';
@@ -27,19 +28,45 @@ async function ready(t, opts) {
 /** @param {import('../../twin/types.js').Twin} twin @param {string} ns @param {string} name */
 const svcOf = (twin, ns, name) => twin.clusters.a.store.get('/services', ns, name);
 
+/**
+ * Watches a store for what LB-IPAM must never do: give a Service an IP or a
+ * condition while cilium-operator has no ready replica. Returns the list of
+ * such writes ("ns/name ip"), filled as they happen; checked at the end of a
+ * test, it covers the whole time instead of one moment after a sleep.
+ * @param {import('../../twin/store/store.mjs').Store} s
+ */
+function writesWithoutOperator(s) {
+  /** @type {string[]} */
+  const bad = [];
+  /** @param {any} o */
+  const ipOf = (o) => o?.status?.loadBalancer?.ingress?.[0]?.ip;
+  const known = new Map(s.list('/services').map((o) => [`${o.metadata.namespace}/${o.metadata.name}`, [ipOf(o), Boolean(cond(o, SAT))]]));
+  s.on('event', (e) => {
+    if (e.resource !== '/services') return;
+    const key = `${e.object.metadata.namespace}/${e.object.metadata.name}`;
+    const [ip, sat] = [ipOf(e.object), Boolean(cond(e.object, SAT))];
+    const [was, wasSat] = known.get(key) ?? [undefined, false];
+    known.set(key, [ip, sat]);
+    if ((s.get('apps/deployments', 'kube-system', 'cilium-operator')?.status?.readyReplicas ?? 0) >= 1) return;
+    if (ip && ip !== was) bad.push(`${key} ${ip}`);
+    if (sat && !wasSat) bad.push(`${key} condition`);
+  });
+  return bad;
+}
+
 test('LoadBalancer Services stay pending while cilium-operator is not ready', async (t) => {
   const twin = fakeTwin();
   const ctl = startControllers(twin);
   t.teardown(() => ctl.stop());
   const s = twin.clusters.a.store;
+  const bad = writesWithoutOperator(s);
   s.create(POOLS, pool('p', [{ start: '127.91.0.10', stop: '127.91.0.19' }]));
   s.create('/services', lbService('echo', 'echo'));
-  await sleep(50);
   t.falsy(lbIp(twin, 'a', 'echo', 'echo'));
-  t.falsy(cond(svcOf(twin, 'echo', 'echo'), SAT), 'no operator, no condition');
 
   installCilium(twin, 'a');
   const ip = await waitFor(() => lbIp(twin, 'a', 'echo', 'echo'), 'IP after the operator runs');
+  t.deepEqual(bad, [], 'no operator, no IP and no condition');
   t.is(ip, '127.91.0.10', 'lowest free IP first');
   const svc = svcOf(twin, 'echo', 'echo');
   t.deepEqual(svc?.status.loadBalancer.ingress, [{ ip: '127.91.0.10', ipMode: 'VIP' }]);
@@ -168,7 +195,6 @@ test('IPs are released when a Service is deleted or stops being a LoadBalancer; 
   const p = /** @type {any} */ (s.get(POOLS, '', 'p'));
   p.spec.disabled = true;
   s.update(POOLS, p);
-  await sleep(30);
   s.create('/services', lbService('ns', 'a4'));
   t.like(await waitFor(() => cond(svcOf(twin, 'ns', 'a4'), SAT), 'a4'), { status: 'False', reason: 'no_pool' });
   t.is(lbIp(twin, 'a', 'ns', 'a3'), '127.91.6.1', 'existing allocations stay on a disabled pool');
@@ -180,8 +206,8 @@ test('loadBalancerClass: Cilium classes are served, other classes are left alone
   s.create('/services', lbService('ns', 'l2', { cls: 'io.cilium/l2-announcer' }));
   s.create('/services', lbService('ns', 'bgp', { cls: 'io.cilium/bgp-control-plane' }));
   s.create('/services', lbService('ns', 'metallb', { cls: 'metallb.io/metallb' }));
+  // The pass that served l2 and bgp saw metallb too (one pass handles every Service; all three were there).
   await waitFor(() => lbIp(twin, 'a', 'ns', 'l2') && lbIp(twin, 'a', 'ns', 'bgp'), 'cilium classes');
-  await sleep(20);
   t.falsy(lbIp(twin, 'a', 'ns', 'metallb'));
   t.falsy(cond(svcOf(twin, 'ns', 'metallb'), SAT));
 
@@ -229,18 +255,20 @@ test('an operator restart keeps the IPs Services show; Services that became elig
   const before = { first: lbIp(twin, 'a', 'ns', 'first'), second: lbIp(twin, 'a', 'ns', 'second') };
 
   const op = /** @type {any} */ (s.get('apps/deployments', 'kube-system', 'cilium-operator'));
+  const bad = writesWithoutOperator(s);
   s.delete('apps/deployments', 'kube-system', 'cilium-operator');
-  await sleep(20);
+  // The operator is down for the controllers once its pods are gone.
+  await waitFor(() => !s.list('/pods', 'kube-system').some((x) => x.metadata.name.startsWith('cilium-operator')), "the operator's pods gone");
   const early = /** @type {any} */ (svcOf(twin, 'ns', 'early'));
   early.metadata.labels = { lb: 'yes' };
   s.update('/services', early);
-  await sleep(40);
   t.falsy(lbIp(twin, 'a', 'ns', 'early'), 'no operator, no IP');
 
   s.create('apps/deployments', {
     apiVersion: op.apiVersion, kind: op.kind, metadata: { name: op.metadata.name, namespace: 'kube-system', labels: op.metadata.labels }, spec: op.spec,
   });
   const got = await waitFor(() => lbIp(twin, 'a', 'ns', 'early'), 'assigned after the restart');
+  t.deepEqual(bad, [], 'no IP while the operator was down (nor before the new one was ready)');
   t.deepEqual({ first: lbIp(twin, 'a', 'ns', 'first'), second: lbIp(twin, 'a', 'ns', 'second') }, before, 'the restarted operator adopts them');
   t.false(Object.values(before).includes(got), 'the newly eligible Service does not take an IP in use');
 });
