@@ -47,7 +47,7 @@ testWithEachCli('teardown over a pending Helm release ends: no `uninstall --wait
 
   const log = ciliumLogFile(h, 'teardown-pending');
   // Today's teardown never ends here: the guard kills it long after the twin's uninstall takes.
-  const down = await h.run('10-teardown.mjs', ['--yes'], { env: { TWIN_CILIUM_LOG: log }, timeoutMs: 100_000 });
+  const down = await h.run('10-teardown.mjs', ['--yes'], { env: { TWIN_CILIUM_LOG: log }, timeoutMs: 60_000 });
   t.is(down.code, 0, down.output);
   t.regex(down.output, /Helm release cilium on cluster-a is pending-upgrade \(revision 2\): cilium could not disable Hubble first/);
   const uninstalls = ciliumCalls(log).filter((c) => c.argv[0] === 'uninstall').map((c) => c.argv);
