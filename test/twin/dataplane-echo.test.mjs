@@ -6,8 +6,9 @@ import { startControllers, meshState } from '../../twin/controllers/index.mjs';
 import { startDataplane } from '../../twin/dataplane/index.mjs';
 import { echoPage, imageTag } from '../../twin/dataplane/echo.mjs';
 import {
-  bootMesh, deployEcho, fakeTwin, httpGet, lbIp, scale, waitFor,
+  bootMesh, deployEcho, fakeTwin, httpGet, lbIp, scale,
 } from '../../twin/controllers/testkit.mjs';
+import { scaled, waitFor } from '../support/time.mjs';
 
 /** @typedef {import('../../twin/types.js').Twin} Twin */
 
@@ -27,16 +28,16 @@ async function world(t, base) {
 async function vip(twin, key) {
   const ip = await waitFor(() => lbIp(twin, key, 'echo', 'echo'), `echo VIP in ${key}`);
   const url = `http://${ip}:8080/`;
-  for (let i = 0; i < 300; i++) {
+  const listening = async () => {
     try {
       await httpGet(url);
-      return url;
+      return true;
     } catch (err) {
-      if (!/ECONNREFUSED/.test(String(/** @type {Error} */ (err).message))) return url; // listening, maybe no backend
-      await new Promise((r) => setTimeout(r, 5));
+      return !/ECONNREFUSED/.test(String(/** @type {Error} */ (err).message)); // listening, maybe no backend
     }
-  }
-  throw new Error(`nothing listens on ${url}`);
+  };
+  await waitFor(listening, `a listener on ${url}`);
+  return url;
 }
 
 /** @param {string} url @returns {Promise<string>} the <h3> text, or 'FAILED' */
@@ -51,7 +52,7 @@ async function whoAnswers(url) {
 
 /** Polls until the answer is `want`. @param {string} url @param {string} want */
 async function until(url, want) {
-  const end = Date.now() + 3000;
+  const end = Date.now() + scaled(3000);
   let last = '';
   while (Date.now() < end) {
     last = await whoAnswers(url);

@@ -6,8 +6,9 @@ import { createHash } from 'node:crypto';
 import { startControllers, meshState } from '../../twin/controllers/index.mjs';
 import { startDataplane } from '../../twin/dataplane/index.mjs';
 import {
-  bootMesh, enableClustermesh, fakeTwin, httpGet, installCilium, lbIp, scale, waitFor,
+  bootMesh, enableClustermesh, fakeTwin, httpGet, installCilium, lbIp, scale,
 } from '../../twin/controllers/testkit.mjs';
+import { waitFor } from '../support/time.mjs';
 
 /** @param {import('ava').ExecutionContext} t @param {string} base */
 async function world(t, base) {

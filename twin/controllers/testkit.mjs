@@ -44,12 +44,13 @@ export function fakeTwin(opts = {}) {
 }
 
 /**
- * Polls until `fn` returns a truthy value; throws with `what` after `ms`.
+ * Polls until `fn` returns a truthy value; throws with `what` after `ms`
+ * (times the tests' TEST_TIME_FACTOR, see test/support/time.mjs).
  * @template T @param {() => T} fn @param {string} what @param {number} [ms]
  * @returns {Promise<NonNullable<T>>}
  */
 export async function waitFor(fn, what, ms = 3000) {
-  const end = Date.now() + ms;
+  const end = Date.now() + ms * (Number(process.env.TEST_TIME_FACTOR) || 1);
   for (;;) {
     const v = fn();
     if (v) return /** @type {NonNullable<T>} */ (v);
