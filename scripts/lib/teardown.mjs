@@ -98,6 +98,13 @@ export function deleteEcho(config, c) {
 }
 
 /**
+ * The deadline of a cilium command that runs Helm upgrades without waiting
+ * (disconnect, disable), as the runtime gives install and connect.
+ * @param {Config} config
+ */
+const helmDeadline = (config) => ({ seconds: config.timeouts.cilium, why: 'Helm upgrades: TIMEOUT_CILIUM' });
+
+/**
  * Step 07 undone: `cilium clustermesh disconnect` from A, which drops each
  * cluster from the other's Helm values (both ways).
  * @param {Config} config
@@ -130,7 +137,7 @@ export function disconnectMesh(config) {
       if (!listed.length) return { state: 'done', detail: 'not connected' };
       return { state: 'todo', detail: listed.join(', ') };
     },
-    commands: [cilium(a, 'clustermesh disconnect', '--destination-context', b.context)],
+    commands: [withOpts(cilium(a, 'clustermesh disconnect', '--destination-context', b.context), { deadline: helmDeadline(config) })],
     async verifyRun(rt) {
       const { listed } = await peering(rt);
       if (listed.length) throw new Error(`after the disconnect: ${listed.join(', ')}`);
@@ -147,7 +154,7 @@ export function disconnectMesh(config) {
  * @returns {Action}
  */
 export function disableMesh(config, c) {
-  const disable = cilium(c, 'clustermesh disable');
+  const disable = withOpts(cilium(c, 'clustermesh disable'), { deadline: helmDeadline(config) });
   const certs = kubectl(c, 'delete', 'secret', '-n', 'kube-system', ...MESH_CERTS, '--ignore-not-found');
   const gone = withOpts(kubectl(c, 'wait', '-n', 'kube-system', '--for=delete', `deployment/${APISERVER}`, `service/${APISERVER}`,
     `--timeout=${duration(config.timeouts.resources)}`), { wait: { what: `${APISERVER} on ${c.context} to be gone`, timeout: config.timeouts.resources } });
