@@ -19,6 +19,8 @@ import { KUBE_SYSTEM, ciliumConfig, deploymentHasReadyReplica } from '../control
  */
 
 const WAITING = 'Waiting for initial connection to be established';
+/** A zero strfmt.DateTime as Go marshals it (date-time fields are never omitted). */
+const ZERO_TIME = '0001-01-01T00:00:00.000Z';
 const DECODE = (/** @type {unknown} */ b64) => Buffer.from(String(b64 ?? ''), 'base64').toString('utf8');
 
 /** Remote clusters named in a clustermesh Secret (keys without a dot whose config has endpoints). @param {Store} store @param {string} secret */
@@ -88,6 +90,7 @@ export function remoteClusters(w, names, viaKvstoremesh) {
       Object.assign(rc, { 'num-nodes': c.nodes || undefined, 'num-endpoints': c.endpoints || undefined, 'num-identities': c.identities || undefined, 'num-shared-services': c.services || undefined });
     }
     if (!ready) rc['num-failures'] = 1;
+    rc['last-failure'] = ready ? ZERO_TIME : new Date().toISOString();
     return JSON.parse(JSON.stringify(rc));
   });
 }
@@ -103,21 +106,28 @@ export function agentStatus(w, node) {
   const version = (w.k3sVersion ?? 'v1.33.5+k3s1').replace(/^v(\d+\.\d+).*$/, '$1');
   const kpr = String(cfg['kube-proxy-replacement'] ?? 'false') === 'true';
   const unreachable = nodes.filter((n) => !healthy.has(n));
+  const since = agents.find((p) => p.spec?.nodeName === node)?.status?.startTime ?? ZERO_TIME;
+  const ok = (/** @type {number} */ n) => ({ 'last-failure-timestamp': ZERO_TIME, 'last-success-timestamp': new Date(Date.parse(since) || 0).toISOString(), 'success-count': n });
+  const podIps = w.store.list('/pods').filter((p) => p.spec?.nodeName === node && !p.spec?.hostNetwork && p.status?.podIP).map((p) => String(p.status.podIP));
+  // Every field as Go marshals the models: those without omitempty are there even when nil (null).
   /** @type {Record<string, any>} */
   const s = {
     cilium: { state: 'Ok', msg: 'Cilium is OK' },
     cluster: {
       ciliumHealth: { state: 'Ok', msg: 'Health check OK' },
-      nodes: nodes.map((n) => ({ name: `${clusterName}/${n}`, 'primary-address': { ipv4: { enabled: true, ip: ip(n) } } })),
+      nodes: nodes.map((n) => ({ name: `${clusterName}/${n}`, 'primary-address': { ipv4: { enabled: true, ip: ip(n) } }, 'secondary-addresses': null })),
       self: `${clusterName}/${node}`,
     },
     controllers: [
-      { name: 'cilium-health-ep', status: { 'success-count': 10, 'consecutive-failure-count': 0 } },
-      { name: 'sync-lb-maps-with-k8s-services', status: { 'success-count': 1, 'consecutive-failure-count': 0 } },
+      { name: 'cilium-health-ep', status: ok(10) },
+      { name: 'sync-lb-maps-with-k8s-services', status: ok(1) },
     ],
     'datapath-mode': 'veth',
-    ipam: { 'ipam-mode': cfg.ipam || 'cluster-pool' },
-    'kube-proxy-replacement': { mode: kpr ? 'True' : 'False', features: { nodePort: { enabled: kpr } } },
+    ipam: { ipv4: podIps, ipv6: null },
+    'kube-proxy-replacement': {
+      mode: kpr ? 'True' : 'False', devices: ['eth0'], deviceList: [{ name: 'eth0', ip: [ip(node)] }],
+      features: { annotations: null, nodePort: kpr ? { enabled: true } : {} },
+    },
     kubernetes: { state: 'Ok', msg: `${version} (${w.k3sVersion ?? 'v1.33.5+k3s1'}) [linux/amd64]`, 'k8s-api-versions': ['cilium/v2::CiliumNode', 'core/v1::Namespace', 'core/v1::Pods', 'core/v1::Service', 'discovery/v1::EndpointSlice'] },
     kvstore: { state: 'Disabled', msg: 'Disabled' },
     'cni-chaining': { mode: 'none' },
@@ -127,7 +137,7 @@ export function agentStatus(w, node) {
     s.cluster.ciliumHealth = { state: 'Warning', msg: `${unreachable.length}/${nodes.length} nodes unreachable` };
   }
   const names = secretClusters(w.store, 'cilium-clustermesh');
-  if (names) s['cluster-mesh'] = { clusters: remoteClusters(w, names, kvstoremeshEnabled(w.store)), 'num-global-services': shared(w.store).services };
+  if (names) s['cluster-mesh'] = { clusters: remoteClusters(w, names, kvstoremeshEnabled(w.store)) };
   return s;
 }
 

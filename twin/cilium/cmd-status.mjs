@@ -325,17 +325,12 @@ export async function collectStatus(kube, ns, release) {
   }
   await collecting(async () => {
     let all = 0;
-    let running = 0;
     for (const p of await kube.list('Pod', '')) {
       if (!p.spec?.hostNetwork && (p.status?.phase === 'Running' || p.status?.phase === 'Pending')) all++;
-      if (!p.spec?.hostNetwork && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp) running++;
     }
+    // Managed by Cilium: the CiliumEndpoints the API has (none until the CRD is served), as the CLI counts.
     let byCilium = 0;
-    let served = false;
-    try { byCilium = (await kube.list('CiliumEndpoint', '')).length; served = true; } catch (e) { if (!(e instanceof KubeError && e.code === 404)) throw e; }
-    // The twin keeps no CiliumEndpoints: once the CRD is served, every running pod-network pod
-    // (which in the twin can only run through Cilium's CNI) counts as one.
-    if (served && byCilium === 0) byCilium = running;
+    try { byCilium = (await kube.list('CiliumEndpoint', '')).length; } catch (e) { if (!(e instanceof KubeError && e.code === 404)) throw e; }
     s.podsCount = { all, by_cilium: byCilium };
   });
   await collecting(async () => {
