@@ -120,7 +120,7 @@ export class Runtime {
 
   /**
    * Starts one tool process, the only place the runbook does: argv through zx,
-   * killed (with what it started) when it runs past its deadline, which the
+   * killed (with the processes it started) when it runs past its deadline, which the
    * error then names with what the process was waiting for.
    * @param {Command} cmd
    * @param {{ args?: string[], env?: NodeJS.ProcessEnv, line?: string }} [o] args: argv with file paths; line: as shown
@@ -146,10 +146,10 @@ export class Runtime {
     const ran = Math.round((Date.now() - started) / 1000);
     const what = cmd.wait ? `it was waiting for ${cmd.wait.what}` : `it had not answered`;
     const said = cmd.secret ? '' : telling(`${r.stdout}\n${r.stderr}`);
-    return Promise.reject(new ToolError(
+    throw new ToolError(
       `${line}: killed after ${ran}s, past its deadline of ${deadline.seconds}s (${deadline.why}); ${what}` +
       `${said ? `. Its last words: ${said}` : ''}`,
-      { line, code: null, stderr: r.stderr, stdout: cmd.secret ? '' : r.stdout, killed: true }));
+      { line, code: null, stderr: r.stderr, stdout: cmd.secret ? '' : r.stdout, killed: true });
   }
 
   /** The line a reader would type. @param {Command} cmd */
