@@ -272,7 +272,7 @@ export async function startTwin(partialOptions = {}) {
       const server = await startApiServer({
         name: options.contexts[key], store, pki, k3sVersion: options.k3sVersion,
         faults: { ...options.faults }, serviceCidr: options.serviceCidr[key],
-        crdEstablishMs: options.delays.crdEstablishMs,
+        crdEstablishMs: options.delays.crdEstablishMs, namespaceDeleteMs: options.delays.namespaceDeleteMs,
       });
       stoppers.push(() => server.close());
       const k3sPath = join(dir, key, 'k3s.yaml');

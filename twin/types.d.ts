@@ -20,6 +20,8 @@ export interface TwinDelays {
   crdEstablishMs: number;
   /** LB-IPAM assigns an IP this long after a Service appears. */
   lbAssignMs: number;
+  /** A deleted namespace stays Terminating this long before its content and it go (the API server's default: 100 ms). */
+  namespaceDeleteMs?: number;
 }
 
 export interface TwinFaults {

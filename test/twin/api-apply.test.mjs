@@ -4,6 +4,7 @@
 // scale, server-side apply, replace conflicts, dry runs and namespace deletion.
 import test from 'ava';
 import { twinForTest, apiRequest } from '../support/twin-harness.mjs';
+import { scaled } from '../support/time.mjs';
 
 /** @param {string} image */
 const echoApp = (image = 'ealen/echo-server:0.9.2') => [
@@ -195,7 +196,9 @@ test('replace with a stale resourceVersion is a Conflict; delete ns removes its 
 });
 
 test('delete -f of a namespace and its objects: the namespace terminates after its content, like the namespace controller', async (t) => {
-  const { kubectl, a } = await twinForTest(t);
+  // kubectl deletes the namespace first, then its objects: they must still be there when its requests
+  // come (the twin's 100 ms before the purge was too short for kubectl on a loaded machine).
+  const { kubectl, a } = await twinForTest(t, { delays: { namespaceDeleteMs: scaled(1000) } });
   await kubectl(['apply', '-f', '-'], { input: list(echoApp()) });
   const del = await kubectl(['delete', '-f', '-'], { input: list(echoApp()) });
   t.is(del.code, 0, del.stderr);
