@@ -51,6 +51,8 @@ const BY_KIND = {
   'apps/Deployment': podSpecAt('spec.template.spec.'),
   'apps/DaemonSet': podSpecAt('spec.template.spec.'),
   'apps/ReplicaSet': podSpecAt('spec.template.spec.'),
+  'batch/Job': podSpecAt('spec.template.spec.'),
+  'batch/CronJob': podSpecAt('spec.jobTemplate.spec.template.spec.'),
   '/Service': { 'spec.ports': { mergeKey: 'port' } },
   '/Node': { 'status.addresses': { mergeKey: 'type' } },
   '/Endpoints': {},
