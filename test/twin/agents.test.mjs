@@ -178,4 +178,8 @@ test.serial('the remote clustermesh-apiserver gone: KVStoreMesh loses it, the ag
   t.regex(s.stderr, /timeout while waiting for condition, last error: 1 KVStoreMesh replicas are not ready/);
   t.true(s.stdout.includes('  - cluster-b: 3/3 configured, 0/3 connected - KVStoreMesh: 1/1 configured, 0/1 connected'), s.stdout);
   t.regex(s.stdout, /is not connected to cluster cluster-b: dial tcp [\d.]+:32379: connect: connection refused\n {5}💡 Run 'kubectl exec -it -n kube-system clustermesh-apiserver-/);
+  // The command the hint names answers too.
+  const hint = await kubectl(['exec', '-n', NS, /** @type {string} */ (kvPod('a')), '-c', 'kvstoremesh', '--', '/usr/bin/clustermesh-apiserver', 'kvstoremesh-dbg', 'troubleshoot', 'cluster-b']);
+  t.is(hint.code, 0, hint.stderr);
+  t.regex(hint.stdout, /Cluster "cluster-b":[\s\S]*❌ dial tcp [\d.]+:32379: connect: connection refused/);
 });

@@ -4,7 +4,8 @@
 // ordinary tools (cat, echo, true, false, sh -c "...; exit N", hostname, env,
 // sleep) behave as in any image; anything else fails as a container runtime
 // reports a missing executable (exit 127).
-import { agentEndpoints, agentStatus, kvstoremeshStatus } from './state.mjs';
+import { agentEndpoints, agentStatus, kvstoremeshStatus, kvstoremeshEnabled, remoteClusters, secretClusters } from './state.mjs';
+import { KUBE_SYSTEM } from '../controllers/util.mjs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** @typedef {import('./state.mjs').AgentWorld} AgentWorld */
@@ -73,6 +74,9 @@ function ciliumDbg(w, t, args, io, bin) {
     }
     return 0;
   }
+  if (words[0] === 'troubleshoot' && words[1] === 'clustermesh') {
+    return troubleshoot(w, 'cilium-clustermesh', kvstoremeshEnabled(w.store), words.slice(2), io);
+  }
   if (words.length === 0 || words[0] === 'help' || args.includes('--help')) {
     io.stdout(`CLI for interacting with the local Cilium Agent\n\nUsage:\n  ${bin} [command]\n\nAvailable Commands:\n  endpoint    Manage endpoints\n  status      Display status of daemon\n`);
     return 0;
@@ -84,6 +88,7 @@ function ciliumDbg(w, t, args, io, bin) {
 /** `clustermesh-apiserver kvstoremesh-dbg status`. @param {AgentWorld} w @param {string[]} args @param {ExecIo} io */
 function kvstoremeshDbg(w, args, io) {
   const words = args.filter((a) => !a.startsWith('-') && a !== outputFlag(args));
+  if (words[0] === 'kvstoremesh-dbg' && words[1] === 'troubleshoot') return troubleshoot(w, 'cilium-kvstoremesh', false, words.slice(2), io);
   if (words[0] !== 'kvstoremesh-dbg' || words[1] !== 'status') {
     io.stderr(`Error: unknown command "${words.slice(0, 2).join(' ')}" for "clustermesh-apiserver"\nRun 'clustermesh-apiserver --help' for usage.\n`);
     return 1;
@@ -91,6 +96,30 @@ function kvstoremeshDbg(w, args, io) {
   const clusters = kvstoremeshStatus(w);
   if (outputFlag(args) === 'json') io.stdout(goJson(clusters));
   else for (const c of clusters) io.stdout(`${c.name}: ${c.ready ? 'ready' : 'not-ready'}${c.status ? `, ${c.status}` : ''}\n`);
+  return 0;
+}
+
+/**
+ * `troubleshoot clustermesh [cluster...]`: each configured cluster, its endpoints and where the connection stands.
+ * @param {AgentWorld} w @param {string} secret @param {boolean} viaKvstoremesh @param {string[]} only @param {ExecIo} io
+ */
+function troubleshoot(w, secret, viaKvstoremesh, only, io) {
+  const names = (secretClusters(w.store, secret) ?? []).filter((n) => only.length === 0 || only.includes(n));
+  const data = w.store.get('/secrets', KUBE_SYSTEM, secret)?.data ?? {};
+  const byName = Object.fromEntries(remoteClusters(w, names, viaKvstoremesh).map((c) => [c.name, c]));
+  io.stdout(`Found ${names.length} cluster configurations\n`);
+  for (const n of names) {
+    const c = byName[n];
+    const eps = [...Buffer.from(String(data[n] ?? ''), 'base64').toString('utf8').matchAll(/^\s*-\s*(\S+)/gm)].map((m) => m[1]);
+    io.stdout(`\nCluster ${JSON.stringify(n)}:\n📄 Configuration path: /var/lib/cilium/clustermesh/${n}\n\n🔌 Endpoints:\n`);
+    for (const ep of eps) {
+      io.stdout(`   - ${ep}\n`);
+      if (c.connected) io.stdout(`     ✅ TCP connection successfully established\n     ✅ TLS connection successfully established\n`);
+      else io.stdout(`     ❌ ${c.status ?? 'not connected'}\n`);
+    }
+    if (c.connected && !c.ready) io.stdout('     ❌ Remote cluster configuration required but not found\n');
+    if (c.ready) io.stdout(`     ✅ Cluster configuration retrieved, ${c['num-nodes'] ?? 0} nodes synchronized\n`);
+  }
   return 0;
 }
 
