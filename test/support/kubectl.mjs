@@ -37,14 +37,15 @@ export function pathWithTools(base = process.env.PATH ?? '') {
 
 /**
  * @typedef {object} KubectlResult
- * @property {number} code exit code (-1: killed by the timeout, which stderr's last line then says)
+ * @property {number} code exit code
  * @property {string} stdout
  * @property {string} stderr
  * @property {number} ms
  */
 
 /**
- * Runs kubectl with argv `args`.
+ * Runs kubectl with argv `args`. Past its deadline the harness kills it and the
+ * promise rejects saying so.
  * @param {string[]} args
  * @param {KubectlOptions} o
  * @returns {Promise<KubectlResult>}
@@ -67,8 +68,12 @@ export function kubectl(args, o) {
     child.on('error', (e) => { clearTimeout(timer); reject(e); });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (killed) stderr += `\n(kubectl ${args.join(' ')} killed by the test harness after ${describeDeadline(limit)})\n`;
-      resolve({ code: killed ? -1 : code ?? -1, stdout, stderr, ms: Date.now() - started });
+      if (killed) {
+        const last = (stdout + stderr).trimEnd().split('\n').slice(-20).join('\n');
+        reject(new Error(`kubectl ${args.join(' ')} killed by the test harness after ${describeDeadline(limit)}, last output:\n${last || '(none)'}`));
+        return;
+      }
+      resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started });
     });
     child.stdin.on('error', () => { /* kubectl may exit before reading stdin */ });
     child.stdin.end(o.input ?? '');
