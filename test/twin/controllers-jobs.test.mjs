@@ -3,11 +3,13 @@
 // (status and conditions of Kubernetes 1.31+), the chart's certgen Job makes the
 // clustermesh certificates signed by cilium-ca, a certgen that cannot work fails
 // the Job past its backoffLimit, and a deleted Job's pods are orphaned or removed
-// as the propagation policy says.
+// as the propagation policy says; a pod left running by a stopped twin finishes.
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { twinForTest, apiRequest, waitFor } from '../support/twin-harness.mjs';
 import { renderCertgen } from '../../twin/cilium/chart-certgen.mjs';
+import { startControllers } from '../../twin/controllers/index.mjs';
+import { fakeTwin, waitFor as waitForKit } from '../../twin/controllers/testkit.mjs';
 
 const NS = 'kube-system';
 const DELAYS = { podReadyMs: 100, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 };
@@ -126,4 +128,24 @@ test("deleting a Job: no policy orphans its pods with the API's warning; Backgro
   t.is(d.code, 0, d.stderr);
   await waitFor(() => !a.store.list('/pods', 'default').some((p) => p.metadata.name.startsWith('two-')), { what: "the deleted Job's pod to go", timeoutMs: 20_000 });
   t.pass();
+});
+
+test('a Job pod left Running by a stopped twin (state saved mid-run) is finished by the next controller', async (t) => {
+  const twin = fakeTwin();
+  const s = twin.clusters.a.store;
+  const j = s.create('batch/jobs', { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'left', namespace: 'default' }, spec: { completions: 1, parallelism: 1, backoffLimit: 6, template: { spec: { restartPolicy: 'Never', hostNetwork: true, containers: [{ name: 'main', image: 'busybox:1.36' }] } } }, status: { active: 1, startTime: '2026-01-01T00:00:00Z' } });
+  s.create('/pods', {
+    apiVersion: 'v1', kind: 'Pod',
+    metadata: { name: 'left-abcde', namespace: 'default', labels: { 'job-name': 'left' }, ownerReferences: [{ apiVersion: 'batch/v1', kind: 'Job', name: 'left', uid: j.metadata.uid, controller: true }] },
+    spec: { restartPolicy: 'Never', hostNetwork: true, nodeName: twin.clusters.a.nodes[0].name, containers: [{ name: 'main', image: 'busybox:1.36' }] },
+    status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }], containerStatuses: [{ name: 'main', ready: true, restartCount: 0, state: { running: { startedAt: '2026-01-01T00:00:00Z' } } }] },
+  });
+  const ctl = startControllers(twin);
+  t.teardown(() => ctl.stop());
+  const done = await waitForKit(() => {
+    const x = s.get('batch/jobs', 'default', 'left');
+    return (x?.status?.conditions ?? []).some((/** @type {any} */ c) => c.type === 'Complete') ? x : undefined;
+  }, 'the Job to complete', 10_000);
+  t.is(done.status.succeeded, 1);
+  t.is(s.get('/pods', 'default', 'left-abcde')?.status.phase, 'Succeeded');
 });

@@ -63,6 +63,8 @@ class ClusterJobs {
     /** @type {Set<string>} "ns|name" of Jobs to reconcile */
     this.dirty = new Set();
     this.flusher = new Debouncer(() => this.flush(), () => 0);
+    /** @type {Set<string>} uids of pods whose containers are at work */
+    this.working = new Set();
     /** @param {StoreEvent} ev */
     this.onEvent = (ev) => this.handle(ev);
     this.store.on('event', this.onEvent);
@@ -215,9 +217,19 @@ class ClusterJobs {
     try { return this.store.create(PODS, pod); } catch { return undefined; }
   }
 
-  /** Schedules a pending pod, and starts it `podReadyMs` later. @param {KubeObject} pod */
+  /**
+   * Schedules a pending pod, and starts it `podReadyMs` later; a running pod
+   * nobody works on (a twin restarted from saved state) runs again.
+   * @param {KubeObject} pod
+   */
   progress(pod) {
-    if (pod.status?.phase !== 'Pending' || pod.metadata.deletionTimestamp) return;
+    if (pod.metadata.deletionTimestamp) return;
+    const uid0 = pod.metadata.uid ?? '';
+    if (pod.status?.phase === 'Running' && !this.working.has(uid0) && !this.timers.has(`run|${uid0}`)) {
+      this.run(pod).catch((err) => console.error('[twin] job pod error:', err));
+      return;
+    }
+    if (pod.status?.phase !== 'Pending') return;
     const ns = pod.metadata.namespace ?? '';
     if (!pod.spec?.nodeName) {
       const nodes = this.cluster.nodes.map((n) => n.name);
@@ -279,15 +291,19 @@ class ClusterJobs {
    */
   async run(pod) {
     const ns = pod.metadata.namespace ?? '';
-    const uid = pod.metadata.uid;
+    const uid = pod.metadata.uid ?? '';
     /** @type {string} */
     let error = '';
     const started = Date.now();
+    this.working.add(uid);
     try {
       for (const c of pod.spec.containers ?? []) if (isCertgen(c)) await runCertgen(this.store, ns, c);
     } catch (err) {
       error = /** @type {Error} */ (err).message;
+    } finally {
+      this.working.delete(uid);
     }
+    if (this.timers.stopped) return;
     const wait = Math.max(0, this.delays.podReadyMs - (Date.now() - started));
     this.timers.ensure(`run|${uid}`, wait, () => {
       const p = this.store.get(PODS, ns, pod.metadata.name);
