@@ -7,6 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { renderTemplate, renderManifest, parseManifests, TemplateError, MANIFEST_DIR } from '../../scripts/lib/render.mjs';
+import { meshPool } from '../../scripts/lib/manifests.mjs';
 
 /** @param {string} text */
 const parse11 = (text) => YAML.parseAllDocuments(text, { version: '1.1' }).map((d) => {
@@ -135,7 +136,8 @@ test('multi-document templates keep each document, with exactly one --- between 
 });
 
 test('the mesh pool manifest renders as two documents with one separator (regression: doubled ---)', (t) => {
-  const out = renderManifest('mesh-pool.yaml', { poolName: 'p', policyName: 'l2', meshIp: '10.1.2.3' });
+  // The pool and the L2 policy, two templates (with NodePort, step 04 applies the policy alone).
+  const out = meshPool(/** @type {any} */ ({ context: 'c', meshIp: '10.1.2.3' })).yaml;
   t.is(separators(out), 1, out);
   t.notRegex(out, /---\s*\n(\s*#.*\n|\s*\n)*\s*---/, 'no empty document between the two');
   const docs = parse11(out);
@@ -178,7 +180,8 @@ test('every comment line of every manifest template is in its rendering', (t) =>
     'echo-deployment.yaml': { namespace: 'n', name: 'e', replicas: 1, targetPort: 80, image: 'i' },
     'echo-namespace.yaml': { namespace: 'n' },
     'echo-service.yaml': { namespace: 'n', name: 'e', port: 80, targetPort: 80, affinity: 'local' },
-    'mesh-pool.yaml': { poolName: 'p', policyName: 'l', meshIp: '10.0.0.1' },
+    'mesh-pool.yaml': { poolName: 'p', meshIp: '10.0.0.1' },
+    'l2-policy.yaml': { policyName: 'l' },
   };
   const files = fs.readdirSync(MANIFEST_DIR).filter((f) => f.endsWith('.yaml')).sort();
   t.deepEqual(files, Object.keys(values).sort(), 'a value set for every template');
