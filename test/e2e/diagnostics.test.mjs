@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { e2eTwin } from '../support/e2e.mjs';
 import { slots } from '../support/end-state.mjs';
-import { waitFor } from '../support/time.mjs';
+import { scaledSeconds, waitFor } from '../support/time.mjs';
 import { STEPS } from '../../scripts/steps.mjs';
 import { generateCA } from '../../twin/cilium/pki.mjs';
 
@@ -119,7 +119,7 @@ function checkBundle(t, h, run, want) {
 }
 
 test.serial('same LB IP on both clustermesh-apiservers (A\'s mesh pool changed to B\'s IP after 06): 07 fails, the bundle names the IP and the pool', (t) => slot(async () => {
-  const h = await e2eTwin(t, { overrides: { TIMEOUT_MESH: '5s' } });
+  const h = await e2eTwin(t, { overrides: { TIMEOUT_MESH: scaledSeconds(5) } });
   await steps(t, h, ['01', '02', '03', '04', '05', '06']);
   const ipB = h.vars.CLUSTER_B_MESH_IP;
   const pool = /** @type {any} */ (h.store('a').get(POOLS, '', 'cluster-pool'));
@@ -159,7 +159,7 @@ test.serial('CA mismatch (B\'s cilium-ca replaced by another CA before 07): 07 f
 }));
 
 test.serial('K3s ServiceLB grabs the clustermesh-apiserver: npm run all fails at 06 with the ServiceLB hint; a dry run after it saves no bundle', (t) => slot(async () => {
-  const h = await e2eTwin(t, { twin: { servicelb: true }, overrides: { TIMEOUT_RESOURCES: '3s' } });
+  const h = await e2eTwin(t, { twin: { servicelb: true }, overrides: { TIMEOUT_RESOURCES: scaledSeconds(3) } });
   const run = await h.run('all.mjs');
   t.regex(run.stdout, /^✘ 06 /m);
   const { text } = checkBundle(t, h, run, {
@@ -176,7 +176,7 @@ test.serial('K3s ServiceLB grabs the clustermesh-apiserver: npm run all fails at
 }));
 
 test.serial('a pool that no longer matches (A\'s app pool selects nothing before 08): 08 fails with LB-IPAM\'s no_pool and the pool', (t) => slot(async () => {
-  const h = await e2eTwin(t, { overrides: { TIMEOUT_RESOURCES: '3s' } });
+  const h = await e2eTwin(t, { overrides: { TIMEOUT_RESOURCES: scaledSeconds(3) } });
   await steps(t, h, ['01', '02', '03', '04', '05']);
   const pool = /** @type {any} */ (h.store('a').get(POOLS, '', 'app-pool'));
   pool.spec.serviceSelector = { matchLabels: { 'lb-pool': 'nothing' } };
@@ -192,7 +192,7 @@ test.serial('a pool that no longer matches (A\'s app pool selects nothing before
 }));
 
 test.serial('CRDs not ready (deleted after 03, the operator does not register them again): 04 fails with the CRD hint; no bundle for bad input or when turned off', (t) => slot(async () => {
-  const h = await e2eTwin(t, { overrides: { TIMEOUT_RESOURCES: '3s' } });
+  const h = await e2eTwin(t, { overrides: { TIMEOUT_RESOURCES: scaledSeconds(3) } });
   await steps(t, h, ['01', '02', '03']);
   for (const name of ['ciliumloadbalancerippools.cilium.io', 'ciliuml2announcementpolicies.cilium.io']) h.store('a').delete(CRDS, '', name);
 

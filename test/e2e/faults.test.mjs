@@ -17,8 +17,12 @@
 import { e2eTwin } from '../support/e2e.mjs';
 import { testWithEachCli, ciliumUserAgent } from '../support/cilium-cli.mjs';
 import { comparableState, slots, helmStatuses, referenceRun } from '../support/end-state.mjs';
+import { scaledSeconds } from '../support/time.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
+
+/** A wait that must run out: 3 s on an unloaded machine (the waits before it, sharing the setting, must not). */
+const SHORT = scaledSeconds(3);
 
 const slot = slots(1); // with serial tests: one twin at a time (the reference run too)
 
@@ -118,19 +122,19 @@ testWithEachCli('a wait that runs out of time names what it waited for and what 
   // LB-IPAM that never gets round to assigning: the Service stays without an IP.
   const h = await e2eTwin(t, {
     cilium: cli.bin,
-    overrides: { TIMEOUT_RESOURCES: '3s' },
+    overrides: { TIMEOUT_RESOURCES: SHORT },
     twin: { delays: { podReadyMs: 50, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 3_600_000 } },
   });
   const r = await h.run('all.mjs');
   t.is(r.code, 1, r.output);
   t.is(verdicts(r.output).get('06'), false, r.output);
   const ip = `${h.net}.254.220`.replace(/\./g, '\\.');
-  t.regex(r.stderr, new RegExp(`^ {2}waited 3s for clustermesh-apiserver on cluster-a to get ${ip} \\(jsonpath=\\{\\.status\\.loadBalancer\\.ingress\\[0\\]\\.ip\\}=${ip}\\)$`, 'm'));
+  t.regex(r.stderr, new RegExp(`^ {2}waited ${SHORT} for clustermesh-apiserver on cluster-a to get ${ip} \\(jsonpath=\\{\\.status\\.loadBalancer\\.ingress\\[0\\]\\.ip\\}=${ip}\\)$`, 'm'));
   t.regex(r.stderr, /^ {2}last seen on cluster-a: service\/clustermesh-apiserver: \.status\.loadBalancer is \{\} \(no \.ingress\[0\]\.ip\); no conditions$/m);
 }));
 
 testWithEachCli('a wait that runs out of time names what it waited for and what it last saw: the echo Service\'s IP when no pool serves it (step 08)', (t, cli) => slot(async () => {
-  const h = await e2eTwin(t, { cilium: cli.bin, overrides: { TIMEOUT_RESOURCES: '3s' } });
+  const h = await e2eTwin(t, { cilium: cli.bin, overrides: { TIMEOUT_RESOURCES: SHORT } });
   let disabled = false;
   const r = await h.run('all.mjs', [], {
     onOutput: (o) => {
@@ -145,6 +149,6 @@ testWithEachCli('a wait that runs out of time names what it waited for and what 
   t.true(disabled);
   t.is(r.code, 1, r.output);
   t.is(verdicts(r.output).get('08'), false, r.output);
-  t.regex(r.stderr, /^ {2}waited 3s for a LoadBalancer IP for echo on cluster-a \(jsonpath=\{\.status\.loadBalancer\.ingress\[0\]\.ip\}\)$/m);
+  t.regex(r.stderr, new RegExp(`^ {2}waited ${SHORT} for a LoadBalancer IP for echo on cluster-a \\(jsonpath=\\{\\.status\\.loadBalancer\\.ingress\\[0\\]\\.ip\\}\\)$`, 'm'));
   t.regex(r.stderr, /^ {2}last seen on cluster-a: service\/echo: \.status\.loadBalancer is \{\} \(no \.ingress\[0\]\.ip\); conditions cilium\.io\/IPAMRequestSatisfied=False \(no_pool\): There are no enabled CiliumLoadBalancerIPPools that match this service$/m);
 }));
