@@ -3,13 +3,15 @@
 // (status and conditions of Kubernetes 1.31+), the chart's certgen Job makes the
 // clustermesh certificates signed by cilium-ca, a certgen that cannot work fails
 // the Job past its backoffLimit, and a deleted Job's pods are orphaned or removed
-// as the propagation policy says; a pod left running by a stopped twin finishes.
+// as the propagation policy says; a pod left running by a stopped twin finishes;
+// a PodDisruptionBudget's status follows its pods.
 import test from 'ava';
 import { X509Certificate } from 'node:crypto';
 import { twinForTest, apiRequest, waitFor } from '../support/twin-harness.mjs';
 import { renderCertgen } from '../../twin/cilium/chart-certgen.mjs';
 import { startControllers } from '../../twin/controllers/index.mjs';
 import { fakeTwin, waitFor as waitForKit } from '../../twin/controllers/testkit.mjs';
+import { scaledSeconds } from '../support/time.mjs';
 
 const NS = 'kube-system';
 const DELAYS = { podReadyMs: 100, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 };
@@ -35,7 +37,7 @@ const pem = (b64) => Buffer.from(b64, 'base64').toString('utf8');
 test('a Job runs its pod to completion: kubectl wait, status, conditions and the Table', async (t) => {
   const { kubectl, a } = await twinForTest(t, { controllers: true, delays: DELAYS });
   t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(job('hello')) })).code, 0);
-  const w = await kubectl(['wait', '--for=condition=complete', 'job/hello', '--timeout=60s']);
+  const w = await kubectl(['wait', '--for=condition=complete', 'job/hello', `--timeout=${scaledSeconds(60)}`]);
   t.is(w.code, 0, w.stderr);
   t.is(w.stdout, 'job.batch/hello condition met\n');
   const j = JSON.parse((await kubectl(['get', 'job', 'hello', '-o', 'json'])).stdout);
@@ -70,7 +72,7 @@ test("the chart's certgen Job makes the clustermesh certificates, signed by the 
   t.is(r.code, 0, r.stderr);
   const name = /** @type {string} */ (objs[1].metadata.name);
   t.regex(name, /^clustermesh-apiserver-generate-certs-[0-9a-f]{10}$/);
-  const w = await kubectl(['wait', '-n', NS, '--for=condition=complete', `job/${name}`, '--timeout=60s']);
+  const w = await kubectl(['wait', '-n', NS, '--for=condition=complete', `job/${name}`, `--timeout=${scaledSeconds(60)}`]);
   t.is(w.code, 0, w.stderr);
 
   const ca = a.store.get('/secrets', NS, 'cilium-ca');
@@ -106,7 +108,7 @@ test('certgen without a CA and with --ca-generate=false fails the Job past its b
   };
   const spec = job('certs', { restartPolicy: 'OnFailure', containers: [certgen] }, { backoffLimit: 1 });
   t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(spec) })).code, 0);
-  const w = await kubectl(['wait', '--for=condition=failed', 'job/certs', '--timeout=60s']);
+  const w = await kubectl(['wait', '--for=condition=failed', 'job/certs', `--timeout=${scaledSeconds(60)}`]);
   t.is(w.code, 0, w.stderr);
   const j = a.store.get('batch/jobs', 'default', 'certs');
   t.like(j?.status.conditions.find((/** @type {any} */ c) => c.type === 'Failed'), { reason: 'BackoffLimitExceeded', message: 'Job has reached the specified backoff limit' });
@@ -117,7 +119,7 @@ test('certgen without a CA and with --ca-generate=false fails the Job past its b
 test("deleting a Job: no policy orphans its pods with the API's warning; Background (kubectl's default) removes them", async (t) => {
   const { kubectl, a } = await twinForTest(t, { controllers: true, delays: DELAYS });
   t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [job('one'), job('two')] }) })).code, 0);
-  for (const n of ['one', 'two']) t.is((await kubectl(['wait', '--for=condition=complete', `job/${n}`, '--timeout=60s'])).code, 0);
+  for (const n of ['one', 'two']) t.is((await kubectl(['wait', '--for=condition=complete', `job/${n}`, `--timeout=${scaledSeconds(60)}`])).code, 0);
   const res = await apiRequest(a, 'DELETE', '/apis/batch/v1/namespaces/default/jobs/one');
   t.is(res.status, 200);
   t.is(res.headers.warning, '299 - "child pods are preserved by default when jobs are deleted; set propagationPolicy=Background to remove them or set propagationPolicy=Orphan to suppress this warning"');
@@ -148,4 +150,22 @@ test('a Job pod left Running by a stopped twin (state saved mid-run) is finished
   }, 'the Job to complete', 10_000);
   t.is(done.status.succeeded, 1);
   t.is(s.get('/pods', 'default', 'left-abcde')?.status.phase, 'Succeeded');
+});
+
+test("a PodDisruptionBudget's status follows its pods: kubectl get pdb prints the allowed disruptions", async (t) => {
+  const { kubectl, a } = await twinForTest(t, { controllers: true, delays: DELAYS });
+  const labels = { app: 'op' };
+  const objs = [
+    { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'op', namespace: 'default' }, spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { hostNetwork: true, containers: [{ name: 'op', image: 'quay.io/cilium/operator-generic:v1.19.5' }] } } } },
+    { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'op', namespace: 'default' }, spec: { maxUnavailable: 1, selector: { matchLabels: labels } } },
+  ];
+  t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }) })).code, 0);
+  t.is((await kubectl(['rollout', 'status', 'deployment/op', `--timeout=${scaledSeconds(60)}`])).code, 0);
+  const pdb = await waitFor(() => {
+    const p = a.store.get('policy/poddisruptionbudgets', 'default', 'op');
+    return p?.status?.currentHealthy === 2 ? p : undefined;
+  }, { what: 'the PDB status', timeoutMs: 20_000 });
+  t.like(pdb.status, { expectedPods: 2, currentHealthy: 2, desiredHealthy: 1, disruptionsAllowed: 1, observedGeneration: pdb.metadata.generation });
+  t.like(pdb.status.conditions[0], { type: 'DisruptionAllowed', status: 'True', reason: 'SufficientPods' });
+  t.regex((await kubectl(['get', 'pdb'])).stdout, /^NAME\s+MIN AVAILABLE\s+MAX UNAVAILABLE\s+ALLOWED DISRUPTIONS\s+AGE\nop\s+N\/A\s+1\s+1\s+\d+s\n$/);
 });
