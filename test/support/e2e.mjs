@@ -16,7 +16,7 @@ import { twinEnv, writeTwinEnv, processEnvFor } from '../../twin/runbook-env.mjs
 import { pathWithTools } from './kubectl.mjs';
 import { describeDeadline, scaled } from './time.mjs';
 import { killTree } from './proc.mjs';
-import { realCiliumDir } from './cilium-cli.mjs';
+import { realCiliumDir } from './real-cilium.mjs';
 
 /** @typedef {import('../../twin/server/types.js').RunningTwin} RunningTwin */
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
@@ -65,7 +65,7 @@ function claimNet() {
 /**
  * @param {{ teardown(fn: () => unknown): void }} t
  * @param {{ overrides?: Record<string, string>, twin?: Record<string, any>, cilium?: string }} [o]
- *   cilium: a cilium binary to run instead of the stand-in (see cilium-cli.mjs)
+ *   cilium: a cilium binary to run instead of the stand-in (see real-cilium.mjs)
  * @returns {Promise<E2E>}
  */
 export async function e2eTwin(t, o = {}) {

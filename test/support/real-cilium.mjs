@@ -1,15 +1,12 @@
 // @ts-check
 // The cilium CLIs the end-to-end tests run with: the twin's stand-in always,
 // and the real cilium CLI when one is built: $RUNBOOK_REAL_CILIUM, else the
-// binary `npm run build:cilium` leaves in its cache. Without it, each real-CLI
-// variant is registered as a skipped test (counted as skipped, never as passed)
-// and the file prints once why and how to build it.
-import test from 'ava';
+// binary `npm run build:cilium` leaves in its cache (cilium-cli.mjs registers a
+// test once per CLI). No ava here: e2e.mjs imports it.
 import { accessSync, constants, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cachedBinary, pinnedVersion } from '../../tools/build-cilium.mjs';
 
-/** @typedef {import('ava').ExecutionContext} T */
 /**
  * @typedef {object} Cli
  * @property {'stand-in' | 'real'} name
@@ -70,32 +67,3 @@ export function realCiliumDir(twinDir, bin) {
  * @param {Cli} cli
  */
 export const ciliumUserAgent = (cli) => (cli.name === 'real' ? /^cilium\// : /^cilium-cli\//);
-
-let toldWhy = false;
-
-/**
- * Registers `fn` once with the stand-in and once with the real CLI ("[real
- * cilium] " before the title); without the real CLI, that variant is skipped
- * and the reason printed. Serial: each runs the runbook on a twin of its own,
- * and a file's twins side by side slow each other down on a small machine.
- * @param {string} title
- * @param {(t: T, cli: Cli) => Promise<unknown> | unknown} fn
- */
-export function testWithEachCli(title, fn) {
-  test.serial(title, (t) => fn(t, STAND_IN));
-  const real = realCilium();
-  const realTitle = `[real cilium] ${title}`;
-  if (real.cli) {
-    const cli = real.cli;
-    test.serial(realTitle, (t) => {
-      t.log(`real cilium: ${cli.bin}`);
-      return fn(t, cli);
-    });
-    return;
-  }
-  test.skip(realTitle, () => {});
-  if (!toldWhy) {
-    toldWhy = true;
-    console.log(`skipped: real cilium not built (${real.why}): its variants of these tests did not run; ${HOW_TO_BUILD}.`);
-  }
-}

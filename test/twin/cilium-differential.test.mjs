@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { e2eTwin, ROOT } from '../support/e2e.mjs';
-import { realCilium, HOW_TO_BUILD } from '../support/cilium-cli.mjs';
+import { realCilium, HOW_TO_BUILD } from '../support/real-cilium.mjs';
 import { scaled } from '../support/time.mjs';
 import { peerConnection, notReadyYet } from '../../scripts/lib/mesh.mjs';
 import { STEPS } from '../../scripts/steps.mjs';
