@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { startTwin } from '../../twin/twin.mjs';
 import { attachAgents, execModel } from '../../twin/agents/index.mjs';
 import { kubectl as runKubectl } from '../support/kubectl.mjs';
-import { waitFor } from '../support/time.mjs';
+import { scaled, waitFor } from '../support/time.mjs';
 
 const BIN = fileURLToPath(new URL('../../twin/bin/cilium', import.meta.url));
 const NS = 'kube-system';
@@ -25,7 +25,7 @@ let twin;
 function cilium(args) {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], {
-      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100' }, timeout: 120_000,
+      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100' }, timeout: scaled(120_000),
     }, (err, stdout, stderr) => resolve({ code: err ? Number(/** @type {any} */ (err).code) : 0, stdout, stderr }));
   });
 }

@@ -3,6 +3,7 @@
 // version, applied with merge patches, validated and pruned by the CRD's schema.
 import test from 'ava';
 import { twinForTest, poolCrd, establishCrd, later, apiRequest, waitFor } from '../support/twin-harness.mjs';
+import { scaledSeconds } from '../support/time.mjs';
 
 const CRDS = 'apiextensions.k8s.io/customresourcedefinitions';
 const CRD_NAME = 'ciliumloadbalancerippools.cilium.io';
@@ -30,7 +31,7 @@ test('get crd, wait --for=condition=Established (established later), then the re
   a.server.clearRequests();
   const established = waitFor(() => a.server.inFlight().some((q) => q.query.includes('watch=true')), { timeoutMs: 20_000, what: "kubectl's watch" })
     .then(() => establishCrd(a, CRD_NAME));
-  const wait = await kubectl(['wait', '--for=condition=Established', `crd/${CRD_NAME}`, '--timeout=30s']);
+  const wait = await kubectl(['wait', '--for=condition=Established', `crd/${CRD_NAME}`, `--timeout=${scaledSeconds(30)}`]);
   await established;
   t.is(wait.code, 0, wait.stderr);
   t.is(wait.stdout.trim(), `customresourcedefinition.apiextensions.k8s.io/${CRD_NAME} condition met`);
@@ -115,7 +116,7 @@ test('a CRD created through the API is Established by the server; deleting it re
   const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(poolCrd()) });
   t.is(applied.code, 0, applied.stderr);
   t.is(applied.stdout.trim(), `customresourcedefinition.apiextensions.k8s.io/${CRD_NAME} created`);
-  const wait = await kubectl(['wait', '--for=condition=Established', `crd/${CRD_NAME}`, '--timeout=10s']);
+  const wait = await kubectl(['wait', '--for=condition=Established', `crd/${CRD_NAME}`, `--timeout=${scaledSeconds(10)}`]);
   t.is(wait.code, 0, wait.stderr);
   t.is((await kubectl(['apply', '-f', '-'], { input: JSON.stringify(pool('p', '127.0.0.7')) })).code, 0);
   const del = await kubectl(['delete', 'crd', CRD_NAME]);

@@ -11,6 +11,7 @@ import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { twinForTest, apiRequest, openWatch } from '../support/twin-harness.mjs';
+import { scaled } from '../support/time.mjs';
 
 const NS = 'kube-system';
 const pod = { containers: [{ name: 'c', image: 'quay.io/cilium/cilium:v1.19.5' }] };
@@ -145,7 +146,7 @@ const REAL = process.env.RUNBOOK_REAL_CILIUM;
   ].join('\n'));
   const manifest = await new Promise((resolve, reject) => execFile(/** @type {string} */ (REAL),
     ['--context', 'cluster-a', 'install', '--version', '1.19.5', '--values', values, '--dry-run'],
-    { env: { ...process.env, KUBECONFIG: twin.kubeconfig }, timeout: 120_000, maxBuffer: 64 << 20 },
+    { env: { ...process.env, KUBECONFIG: twin.kubeconfig }, timeout: scaled(120_000), maxBuffer: 64 << 20 },
     (err, stdout, stderr) => (err ? reject(new Error(stderr)) : resolve(stdout))));
   const kinds = new Set([.../** @type {string} */ (manifest).matchAll(/^kind: (\w+)$/gm)].map((m) => m[1]));
   t.log([...kinds].sort().join(' '));

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgv, parseDuration, formatDuration, UsageError, HelpRequest, FLAGS } from '../../twin/cilium/argv.mjs';
+import { scaled } from '../support/time.mjs';
 
 const BIN = fileURLToPath(new URL('../../twin/bin/cilium', import.meta.url));
 
@@ -18,7 +19,7 @@ const BIN = fileURLToPath(new URL('../../twin/bin/cilium', import.meta.url));
  */
 function cilium(args, env = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, KUBECONFIG: '', HOME: tmpdir(), ...env }, timeout: 20_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { env: { ...process.env, KUBECONFIG: '', HOME: tmpdir(), ...env }, timeout: scaled(20_000) }, (err, stdout, stderr) => {
       resolve({ code: err ? Number(/** @type {any} */ (err).code) : 0, stdout, stderr });
     });
   });

@@ -9,6 +9,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 import { startTwin } from '../../twin/twin.mjs';
+import { scaled } from '../support/time.mjs';
 
 const BIN = fileURLToPath(new URL('../../twin/bin/cilium', import.meta.url));
 const NS = 'kube-system';
@@ -29,7 +30,7 @@ test.after.always(async () => { await twin?.stop(); });
 function cilium(args, env = {}) {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], {
-      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100', ...env }, timeout: 60_000,
+      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100', ...env }, timeout: scaled(60_000),
     }, (err, stdout, stderr) => resolve({ code: err ? Number(/** @type {any} */ (err).code) : 0, stdout, stderr }));
   });
 }

@@ -12,6 +12,7 @@ import { mkdtemp, writeFile, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTwin } from '../../twin/twin.mjs';
+import { scaled } from '../support/time.mjs';
 
 const BIN = fileURLToPath(new URL('../../twin/bin/cilium', import.meta.url));
 const NS = 'kube-system';
@@ -35,7 +36,7 @@ test.after.always(async () => { await twin?.stop(); });
 function cilium(args, env = {}) {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], {
-      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100', ...env }, timeout: 90_000,
+      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100', ...env }, timeout: scaled(90_000),
     }, (err, stdout, stderr) => resolve({ code: err ? Number(/** @type {any} */ (err).code) : 0, stdout, stderr }));
   });
 }

@@ -7,6 +7,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTwin } from '../../twin/twin.mjs';
+import { scaled } from '../support/time.mjs';
 
 const BIN = fileURLToPath(new URL('../../twin/bin/cilium', import.meta.url));
 const NS = 'kube-system';
@@ -20,7 +21,7 @@ const NS = 'kube-system';
 function cilium(twin, args) {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, ...args], {
-      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100' }, timeout: 90_000,
+      env: { ...process.env, KUBECONFIG: twin.kubeconfig, TWIN_CILIUM_RETRY_MS: '100' }, timeout: scaled(90_000),
     }, (err, stdout, stderr) => resolve({ code: err ? Number(/** @type {any} */ (err).code) : 0, stdout, stderr }));
   });
 }

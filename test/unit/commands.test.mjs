@@ -14,6 +14,7 @@ import { transcriptOf } from '../../scripts/lib/executor.mjs';
 import { transcript } from '../../scripts/lib/step.mjs';
 import { ConfigError } from '../../scripts/lib/config.mjs';
 import { articleConfig, otherConfig, makeConfig, kubeInfo, standInTools, tempDir } from '../support/config-fixture.mjs';
+import { scaled } from '../support/time.mjs';
 
 /** @typedef {import('../../scripts/lib/types.js').Config} Config */
 /** @typedef {import('../../scripts/lib/actions.js').Action} Action */
@@ -381,7 +382,7 @@ function runTranscript(config) {
     cwd,
     encoding: 'utf8',
     env: { PATH: `${tools.bin}:/usr/bin:/bin`, HOME: cwd, LC_ALL: 'C' },
-    timeout: 20_000,
+    timeout: scaled(20_000),
   });
   return { ...res, cwd, calls: tools.calls() };
 }

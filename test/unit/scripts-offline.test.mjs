@@ -12,6 +12,7 @@ import { STEPS } from '../../scripts/steps.mjs';
 import { headerComment } from '../../scripts/lib/cli.mjs';
 import { ciliumValues, meshPool, appPool, echoApp } from '../../scripts/lib/manifests.mjs';
 import { ROOT, MESH_KUBECONFIG, articleConfig, writeEnvFile, tempDir, standInTools } from '../support/config-fixture.mjs';
+import { scaled } from '../support/time.mjs';
 
 /** @typedef {import('../../scripts/lib/manifests.mjs').Manifest} Manifest */
 
@@ -60,7 +61,7 @@ async function run(file, args, opts = {}) {
       execFile(process.execPath, [file, ...args], {
         cwd: ROOT,
         encoding: 'utf8',
-        timeout: 15_000,
+        timeout: scaled(15_000),
         env: {
           PATH: opts.PATH ?? process.env.PATH ?? '',
           HOME: tempDir('runbook-home-'),
@@ -281,7 +282,7 @@ test('the transcript of all.mjs runs to its end in bash with stand-in kubectl, c
   const tools = standInTools(config.clusters.map((c) => c.echoPage));
   const cwd = tempDir('runbook-transcript-');
   const res = spawnSync('bash', ['-s'], {
-    input: r.stdout, cwd, encoding: 'utf8', timeout: 15_000,
+    input: r.stdout, cwd, encoding: 'utf8', timeout: scaled(15_000),
     env: { PATH: `${tools.bin}:/usr/bin:/bin`, HOME: cwd, LC_ALL: 'C' },
   });
   t.is(res.status, 0, res.stderr);
