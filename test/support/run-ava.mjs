@@ -37,9 +37,9 @@ function count(line) {
   else if (/^ {2}✘ \[(fail|unexpected pass)\]:/.test(l)) failedLines++;
 }
 
-child.stdout.on('data', (/** @type {Buffer} */ d) => {
+child.stdout.setEncoding('utf8').on('data', (/** @type {string} */ d) => {
   process.stdout.write(d);
-  const lines = (partial + d.toString('utf8')).split('\n');
+  const lines = (partial + d).split('\n');
   partial = lines.pop() ?? '';
   for (const line of lines) count(line);
 });
@@ -49,7 +49,9 @@ const timer = setTimeout(() => {
   child.kill('SIGTERM');
   setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
 }, LIMIT);
-for (const sig of /** @type {const} */ (['SIGINT', 'SIGTERM'])) process.on(sig, () => child.kill(sig));
+// Ctrl-C reaches ava from the terminal itself (same process group): only stay alive for its summary.
+process.on('SIGINT', () => {});
+process.on('SIGTERM', () => child.kill('SIGTERM'));
 
 child.on('close', (code, signal) => {
   clearTimeout(timer);
