@@ -13,6 +13,11 @@
 // - A cluster's name and id: ConfigMap kube-system/cilium-config keys
 //   `cluster-name`, `cluster-id`.
 // - The CA: Secret kube-system/cilium-ca, key `ca.crt` (base64 PEM).
+// - With KVStoreMesh (a kvstoremesh container in the clustermesh-apiserver
+//   Deployment and Secret cilium-kvstoremesh), it is KVStoreMesh that connects to
+//   the remote clusters: its Secret and the Deployment's hostAliases count (the
+//   real chart points the agents' cilium-clustermesh at the local
+//   clustermesh-apiserver.kube-system.svc and KVStoreMesh at <name>.<domain>:<port>).
 // X connects to Y when X has Y's entry, its endpoint is answered by Y's ready
 // clustermesh-apiserver, the answering cluster's CA is X's, and the names and
 // ids are valid and distinct. The mesh is connected when both directions are.
@@ -44,13 +49,27 @@ export function caFingerprint(store) {
 }
 
 /**
- * Remote clusters configured in Secret kube-system/cilium-clustermesh, with
- * their endpoint as written.
+ * What connects a cluster to the remote ones: KVStoreMesh when it runs, else the agents.
+ * @param {Store} store
+ * @returns {{ secret: string, aliases: any[] }}
+ */
+function connector(store) {
+  const spec = store.get('apps/deployments', KUBE_SYSTEM, 'clustermesh-apiserver')?.spec?.template?.spec;
+  if ((spec?.containers ?? []).some((/** @type {any} */ c) => c.name === 'kvstoremesh') && store.get('/secrets', KUBE_SYSTEM, 'cilium-kvstoremesh')) {
+    return { secret: 'cilium-kvstoremesh', aliases: spec.hostAliases ?? [] };
+  }
+  return { secret: 'cilium-clustermesh', aliases: store.get('apps/daemonsets', KUBE_SYSTEM, 'cilium')?.spec?.template?.spec?.hostAliases ?? [] };
+}
+
+/**
+ * Remote clusters configured in the Secret of what connects the cluster
+ * (cilium-kvstoremesh with KVStoreMesh, else cilium-clustermesh), with their
+ * endpoint as written.
  * @param {Store} store
  * @returns {Array<{ name: string, endpoint?: string, error?: string }>}
  */
 export function configuredRemotes(store) {
-  const data = store.get('/secrets', KUBE_SYSTEM, 'cilium-clustermesh')?.data ?? {};
+  const data = store.get('/secrets', KUBE_SYSTEM, connector(store).secret)?.data ?? {};
   const out = [];
   for (const [name, value] of Object.entries(data)) {
     if (name.includes('.')) continue;
@@ -66,8 +85,8 @@ export function configuredRemotes(store) {
 }
 
 /**
- * Host and port of an endpoint URL; a host name goes through the cilium
- * DaemonSet's hostAliases.
+ * Host and port of an endpoint URL; a host name goes through the hostAliases
+ * of what connects (the clustermesh-apiserver Deployment or the cilium DaemonSet).
  * @param {Store} store @param {string} endpoint
  * @returns {{ ip: string, port: number } | undefined}
  */
@@ -77,8 +96,7 @@ function resolveEndpoint(store, endpoint) {
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   let host = url.hostname.replace(/^\[|\]$/g, '');
   if (ipToNum(host) === undefined) {
-    const aliases = store.get('apps/daemonsets', KUBE_SYSTEM, 'cilium')?.spec?.template?.spec?.hostAliases ?? [];
-    const hit = aliases.find((/** @type {any} */ a) => (a.hostnames ?? []).includes(host));
+    const hit = connector(store).aliases.find((/** @type {any} */ a) => (a.hostnames ?? []).includes(host));
     if (!hit?.ip) return undefined;
     host = hit.ip;
   }
