@@ -1,5 +1,5 @@
 // @ts-check
-// The Job and CronJob controllers, with the scheduler's and the kubelet's part
+// The Job controller, with the scheduler's and the kubelet's part
 // for Job pods, reduced to what the runbook and the cilium chart need:
 // - a Job gets pods `<job>-<5 alnum>` (labels of its template, controller
 //   reference to the Job) up to `parallelism`, until `completions` succeeded;
@@ -13,8 +13,7 @@
 // - garbage collection: pods whose Job is gone (deleted with the Background or
 //   Foreground policy; an orphaning delete removed the references first), and
 //   Jobs whose CronJob is gone; ttlSecondsAfterFinished deletes a finished Job.
-// - CronJobs are accepted and kept, but not scheduled: the twin never creates
-//   Jobs from a schedule (the chart's certgen CronJob runs every four months).
+// CronJobs make their Jobs in cronjobs.mjs.
 import { randomBytes } from 'node:crypto';
 import { Debouncer, KUBE_SYSTEM, Timers, ciliumAgentNodes, findCondition, nowIso, randSuffix } from './util.mjs';
 import { isCertgen, runCertgen } from './certgen.mjs';
