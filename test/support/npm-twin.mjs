@@ -3,10 +3,11 @@
 // processes in the work tree, their output collected, waits with deadlines.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { timeFactor } from './time.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-/** Deadlines scale with the suite's time factor (TEST_TIME_FACTOR, resolved by ava.config.mjs). */
-export const SCALE = Number(process.env.TEST_TIME_FACTOR ?? 1) || 1;
+/** Deadlines scale with the suite's time factor (test/support/time.mjs). */
+export const SCALE = timeFactor;
 
 /** @param {number} pid */
 export function alive(pid) {

@@ -112,7 +112,7 @@ test.serial('enable: Helm values, Service/Deployment/certificates; re-running on
   t.truthy(job, 'the chart rendered the certgen Job');
   t.truthy(store('a').get('batch/cronjobs', NS, 'clustermesh-apiserver-generate-certs'), 'and its CronJob');
   const certs = ['clustermesh-apiserver-remote-cert', 'clustermesh-apiserver-server-cert', 'clustermesh-apiserver-admin-cert', 'clustermesh-apiserver-local-cert'];
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + scaled(30_000);
   while (!certs.every((s) => store('a').get('/secrets', NS, s)?.data?.['tls.crt']) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const s of certs) t.truthy(store('a').get('/secrets', NS, s)?.data?.['tls.crt'], s);
   const before = { svc: svc?.metadata.resourceVersion, dep: dep?.metadata.resourceVersion };
