@@ -75,6 +75,9 @@ test("the chart's certgen Job makes the clustermesh certificates, signed by the 
   const w = await kubectl(['wait', '-n', NS, '--for=condition=complete', `job/${name}`, `--timeout=${scaledSeconds(60)}`]);
   t.is(w.code, 0, w.stderr);
 
+  const certgenPod = a.store.list('/pods', NS).find((p) => p.metadata.labels?.['job-name'] === name);
+  t.is(certgenPod?.status.phase, 'Succeeded');
+  t.regex(String(certgenPod?.status.podIP), /^10\.42\.\d+\.\d+$/, "an address of the node's pod range (no cilium-config here: K3s's)");
   const ca = a.store.get('/secrets', NS, 'cilium-ca');
   t.truthy(ca?.data?.['ca.key'], 'certgen stored the CA it generated');
   const caCert = new X509Certificate(pem(ca?.data?.['ca.crt']));

@@ -15,7 +15,9 @@
 //   Jobs whose CronJob is gone; ttlSecondsAfterFinished deletes a finished Job.
 // CronJobs make their Jobs in cronjobs.mjs.
 import { randomBytes } from 'node:crypto';
-import { Debouncer, KUBE_SYSTEM, Timers, ciliumAgentNodes, findCondition, nowIso, randSuffix } from './util.mjs';
+import {
+  Debouncer, KUBE_SYSTEM, Timers, ciliumAgentNodes, ciliumConfig, findCondition, nowIso, numToIp, parseCidr, randSuffix,
+} from './util.mjs';
 import { isCertgen, runCertgen } from './certgen.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
@@ -265,11 +267,30 @@ class ClusterJobs {
     });
   }
 
+  /**
+   * A free address in the node's slice of Cilium's cluster pool (K3s's 10.42.0.0/16
+   * without Cilium), from the top of the slice, where the workload controller's
+   * addresses (from the bottom) do not reach first.
+   * @param {string} nodeName
+   */
+  podIp(nodeName) {
+    const cfg = ciliumConfig(this.store);
+    const first = String(cfg?.['cluster-pool-ipv4-cidr'] ?? '').split(/[\s,]+/).find(Boolean) ?? '10.42.0.0/16';
+    const cidr = parseCidr(first) ?? /** @type {{ from: number, to: number, bits: number }} */ (parseCidr('10.42.0.0/16'));
+    const mask = Math.max(cidr.bits, Math.min(30, Number(cfg?.['cluster-pool-ipv4-mask-size'] ?? 24) || 24));
+    const size = 2 ** (32 - mask);
+    const slices = Math.max(1, Math.floor((cidr.to - cidr.from + 1) / size));
+    const base = cidr.from + (Math.max(0, this.cluster.nodes.findIndex((n) => n.name === nodeName)) % slices) * size;
+    const used = new Set(this.store.list('/pods').map((p) => p.status?.podIP));
+    for (let host = size - 2; host > 1; host--) if (!used.has(numToIp(base + host))) return numToIp(base + host);
+    return numToIp(base + size - 2);
+  }
+
   /** @param {KubeObject} p */
   setRunning(p) {
     const now = nowIso();
     const node = this.cluster.nodes.find((n) => n.name === p.spec.nodeName);
-    const ip = p.spec?.hostNetwork ? node?.ip : p.status?.podIP ?? `10.42.${200 + (randomBytes(1)[0] % 50)}.${2 + (randomBytes(1)[0] % 250)}`;
+    const ip = p.spec?.hostNetwork ? node?.ip : p.status?.podIP ?? this.podIp(p.spec.nodeName);
     const prev = /** @type {any[]} */ (p.status?.containerStatuses ?? []);
     p.status = {
       ...p.status, phase: 'Running', podIP: ip, podIPs: ip ? [{ ip }] : undefined,
