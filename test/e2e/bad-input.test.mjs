@@ -163,7 +163,7 @@ test.after.always(async () => {
 });
 
 for (const row of ROWS) {
-  test(`exit 2 before anything runs: ${row.name}`, async (t) => {
+  test.serial(`exit 2 before anything runs: ${row.name}`, async (t) => {
     const dir = fs.mkdtempSync(path.join(tmpdir(), 'runbook-bad-input-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
     const vars = Object.fromEntries(Object.entries(row.vars ?? {}).map(([k, v]) => [k, typeof v === 'function' ? v(h) : v]));

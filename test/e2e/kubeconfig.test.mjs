@@ -92,7 +92,7 @@ function noSecrets(t, output) {
   t.false(output.includes('PRIVATE KEY'), 'no key printed');
 }
 
-test('a fresh merge: names, LAN servers, certificates intact, 0600, current-context; nothing left in TMPDIR', async (t) => {
+test.serial('a fresh merge: names, LAN servers, certificates intact, 0600, current-context; nothing left in TMPDIR', async (t) => {
   const p = place();
   const r = await run(p, '00-kubeconfig.mjs');
   t.is(r.code, 0, r.output);
@@ -118,7 +118,7 @@ test('a fresh merge: names, LAN servers, certificates intact, 0600, current-cont
   t.deepEqual(view.stdout.trim().split('\n'), ['cluster-a', 'cluster-b']);
 });
 
-test('all.mjs --only 00 with the kubeconfig server on the twin: kubectl uses both contexts (get nodes)', async (t) => {
+test.serial('all.mjs --only 00 with the kubeconfig server on the twin: kubectl uses both contexts (get nodes)', async (t) => {
   const p = place({ CLUSTER_A_KUBECONFIG_SERVER: twin.clusters.a.server.url, CLUSTER_B_KUBECONFIG_SERVER: twin.clusters.b.server.url });
   const r = await run(p, 'all.mjs', ['--only', '00']);
   t.is(r.code, 0, r.output);
@@ -132,7 +132,7 @@ test('all.mjs --only 00 with the kubeconfig server on the twin: kubectl uses bot
   }
 });
 
-test('an existing kubeconfig keeps its contexts and current-context, is backed up (0600), and a second run changes no byte', async (t) => {
+test.serial('an existing kubeconfig keeps its contexts and current-context, is backed up (0600), and a second run changes no byte', async (t) => {
   const p = place();
   fs.mkdirSync(path.dirname(p.target), { mode: 0o700 });
   const mine = 'apiVersion: v1\nkind: Config\ncurrent-context: work\n' +
@@ -165,7 +165,7 @@ test('an existing kubeconfig keeps its contexts and current-context, is backed u
   t.deepEqual(besides(p.target), files, 'no new backup');
 });
 
-test('--dry-run shows the planned rename and the commands, and writes nothing', async (t) => {
+test.serial('--dry-run shows the planned rename and the commands, and writes nothing', async (t) => {
   const p = place();
   const r = await run(p, '00-kubeconfig.mjs', ['--dry-run']);
   t.is(r.code, 0, r.output);
@@ -177,7 +177,7 @@ test('--dry-run shows the planned rename and the commands, and writes nothing', 
   t.deepEqual(fs.readdirSync(p.tmp), []);
 });
 
-test('refused before anything changes (exit 2, naming the variable): one cluster twice, or not a kubeconfig', async (t) => {
+test.serial('refused before anything changes (exit 2, naming the variable): one cluster twice, or not a kubeconfig', async (t) => {
   const p = place();
   const twice = await run({ ...p, env: { ...p.env, CLUSTER_B_K3S_KUBECONFIG: twin.clusters.a.k3sKubeconfig } }, '00-kubeconfig.mjs');
   t.is(twice.code, 2, twice.output);
@@ -202,7 +202,7 @@ test('refused before anything changes (exit 2, naming the variable): one cluster
   t.false(fs.existsSync(path.dirname(p.target)), 'no kubeconfig written');
 });
 
-test('refused when the kubeconfig already holds another cluster under a name: what is there and how to resolve it; nothing changes', async (t) => {
+test.serial('refused when the kubeconfig already holds another cluster under a name: what is there and how to resolve it; nothing changes', async (t) => {
   const p = place();
   fs.mkdirSync(path.dirname(p.target), { mode: 0o700 });
   // A cluster entry "cluster-a" for another server, used by a context of another name.
@@ -231,7 +231,7 @@ test('refused when the kubeconfig already holds another cluster under a name: wh
 /** @param {string} text */
 const stepsIn = (text) => [...text.matchAll(/^# Step (\d\d) — /gm)].map((m) => m[1]);
 
-test('all.mjs --transcript holds step 00 only when both K3s kubeconfigs are set; --only 00 without them exits 2', async (t) => {
+test.serial('all.mjs --transcript holds step 00 only when both K3s kubeconfigs are set; --only 00 without them exits 2', async (t) => {
   const withPaths = await run(place(), 'all.mjs', ['--transcript']);
   t.is(withPaths.code, 0, withPaths.output);
   t.deepEqual(stepsIn(withPaths.stdout), ['00', '01', '02', '03', '04', '05', '06', '07', '08', '09']);
@@ -248,7 +248,7 @@ test('all.mjs --transcript holds step 00 only when both K3s kubeconfigs are set;
   t.regex(only.stderr, /step 00 merges the K3s kubeconfigs that CLUSTER_A_K3S_KUBECONFIG and CLUSTER_B_K3S_KUBECONFIG name, and neither is set/);
 });
 
-test('the transcript runs as printed in bash and writes the same bytes as the script; again it changes nothing; it refuses another cluster under a name', async (t) => {
+test.serial('the transcript runs as printed in bash and writes the same bytes as the script; again it changes nothing; it refuses another cluster under a name', async (t) => {
   const byScript = place();
   const done = await run(byScript, '00-kubeconfig.mjs');
   t.is(done.code, 0, done.output);
@@ -283,7 +283,7 @@ test('the transcript runs as printed in bash and writes the same bytes as the sc
   t.deepEqual(besides(p.target), ['config']);
 });
 
-test('with the K3s kubeconfigs set, step 01 before step 00 names step 00 and writes no kubeconfig', async (t) => {
+test.serial('with the K3s kubeconfigs set, step 01 before step 00 names step 00 and writes no kubeconfig', async (t) => {
   const p = place({ CLUSTER_A_KUBECONFIG_SERVER: twin.clusters.a.server.url, CLUSTER_B_KUBECONFIG_SERVER: twin.clusters.b.server.url });
   p.env.PATH = `${TWIN_BIN}${path.delimiter}${p.env.PATH}`;
   const r = await run(p, '01-install-a.mjs');

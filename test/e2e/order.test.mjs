@@ -44,7 +44,7 @@ const CASES = [
 
 for (const c of CASES) {
   const after = c.done.length ? `after ${c.done.join(', ')}` : 'on a fresh twin';
-  test(`${c.step} ${after} (${c.why}): exit 1 naming step ${c.first}, nothing changed`, async (t) => {
+  test.serial(`${c.step} ${after} (${c.why}): exit 1 naming step ${c.first}, nothing changed`, async (t) => {
     const h = await e2eTwin(t);
     await runSteps(t, h, c.done);
     const before = endState(h);
@@ -64,7 +64,7 @@ for (const c of CASES) {
   });
 }
 
-test('04 after 01 and 02 but not 03: exit 1 naming step 03 before anything changes on either cluster', async (t) => {
+test.serial('04 after 01 and 02 but not 03: exit 1 naming step 03 before anything changes on either cluster', async (t) => {
   // The step's prerequisites (Cilium on both clusters) are checked before its
   // first change, so A does not get its pool while B cannot get one.
   const h = await e2eTwin(t);

@@ -36,7 +36,7 @@ function runIn(cwd, script, args, env, onOutput, onStart) {
 /** @param {string} s */
 const esc = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-test('the first line names the env file; a .env the run does not read is warned about; the summary keeps whole titles', async (t) => {
+test.serial('the first line names the env file; a .env the run does not read is warned about; the summary keeps whole titles', async (t) => {
   const h = await e2eTwin(t);
   const cwd = tempDir('runbook-ux-cwd-');
   const first = await runIn(cwd, 'all.mjs', ['--only', '02', '--dry-run'], h.env);
@@ -60,7 +60,7 @@ test('the first line names the env file; a .env the run does not read is warned 
   t.notRegex(third.output, /is not read/);
 });
 
-test('Ctrl-C during a step: exit 130, "interrupted" and how to resume, no "exit code null"', async (t) => {
+test.serial('Ctrl-C during a step: exit 130, "interrupted" and how to resume, no "exit code null"', async (t) => {
   const h = await e2eTwin(t);
   let sent = false;
   const run = await h.run('01-install-a.mjs', [], {
@@ -83,7 +83,7 @@ test('Ctrl-C during a step: exit 130, "interrupted" and how to resume, no "exit 
   t.notRegex(run.stderr, /fix the cause/);
 });
 
-test('npm run 03 on a fresh pair names step 01, the first step not done, and saves no diagnostics', async (t) => {
+test.serial('npm run 03 on a fresh pair names step 01, the first step not done, and saves no diagnostics', async (t) => {
   const h = await e2eTwin(t);
   const run = await h.run('03-install-b.mjs');
   t.is(run.code, 1, run.output);
@@ -100,7 +100,7 @@ test('npm run 03 on a fresh pair names step 01, the first step not done, and sav
   t.false(fs.existsSync(String(h.env.RUNBOOK_DIAGNOSTICS_DIR)), 'no diagnostics bundle');
 });
 
-test('a variable a typo away from a known one (CLUSTR_A_NAME) is refused: exit 2, naming it and the closest name', async (t) => {
+test.serial('a variable a typo away from a known one (CLUSTR_A_NAME) is refused: exit 2, naming it and the closest name', async (t) => {
   const dir = tempDir('runbook-ux-typo-');
   const envFile = path.join(dir, 'runbook.env');
   fs.writeFileSync(envFile, `KUBECONFIG=${MESH_KUBECONFIG}\nCLUSTR_A_NAME=east\n`);
@@ -111,7 +111,7 @@ test('a variable a typo away from a known one (CLUSTR_A_NAME) is refused: exit 2
   t.regex(run.stderr, /^CLUSTR_A_NAME: unknown variable CLUSTR_A_NAME, so it has no effect; did you mean CLUSTER_A_NAME\?$/m);
 });
 
-test("step 00 killed (SIGKILL) while the renamed kubeconfigs are on disk: the next run removes them", async (t) => {
+test.serial("step 00 killed (SIGKILL) while the renamed kubeconfigs are on disk: the next run removes them", async (t) => {
   const h = await e2eTwin(t);
   const home = tempDir('runbook-ux-00-');
   const tmp = path.join(home, 'tmp');

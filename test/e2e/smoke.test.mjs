@@ -2,7 +2,7 @@
 import test from 'ava';
 import { e2eTwin, endState } from '../support/e2e.mjs';
 
-test('npm run all on a fresh twin reaches the article end state, and a second run changes nothing', async (t) => {
+test.serial('npm run all on a fresh twin reaches the article end state, and a second run changes nothing', async (t) => {
   const h = await e2eTwin(t);
   const first = await h.run('all.mjs');
   t.is(first.code, 0, first.output);

@@ -57,7 +57,7 @@ async function status(t, h, name, env = {}) {
 const perStep = (file) => readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
   .map((x) => ({ step: x.step, kubectl: x.counts.kubectl, cilium: x.counts.cilium }));
 
-test('fresh twin: every step not started (exit 3); after 01–04 those are done; a pool on A only makes 05 partly done, naming B', async (t) => {
+test.serial('fresh twin: every step not started (exit 3); after 01–04 those are done; a pool on A only makes 05 partly done, naming B', async (t) => {
   const h = await e2eTwin(t);
   const fresh = await status(t, h, 'fresh');
   t.is(fresh.code, 3, fresh.output);
@@ -88,7 +88,7 @@ test('fresh twin: every step not started (exit 3); after 01–04 those are done;
   t.is(verdicts(half.output)['06'], 'not started');
 });
 
-test('after npm run all: exit 0, every step done, mesh connected, both VIPs with their pages; the same processes and reads as a no-op run', async (t) => {
+test.serial('after npm run all: exit 0, every step done, mesh connected, both VIPs with their pages; the same processes and reads as a no-op run', async (t) => {
   const h = await e2eTwin(t);
   const first = await h.run('all.mjs');
   t.is(first.code, 0, first.output);
