@@ -19,7 +19,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { ToolError } from './runtime.mjs';
 import { commandLine, shellQuote } from './shell.mjs';
-import { tempPrefix } from './lock.mjs';
+import { tempPrefix, sweepDead } from './lock.mjs';
 import { renameK3s, conflictOf, entry, caOf, backupStamp } from './k3s-kubeconfig.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
@@ -158,6 +158,8 @@ export function mergeKubeconfigs(config) {
       }
       rt.announce(`KUBECONFIG=${shellQuote(target)}:(renamed A):(renamed B) kubectl config view --flatten > ${shellQuote(target)}   # mode 0600`);
       fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+      // A run killed between writing and renaming left its copy (client keys) beside the file.
+      sweepDead(path.dirname(file), new RegExp(`^${path.basename(file).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.tmp-(\\d+)$`));
       const temp = `${file}.tmp-${process.pid}`;
       try {
         fs.writeFileSync(temp, plan.merged, { mode: 0o600, flag: 'wx' });

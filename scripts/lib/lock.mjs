@@ -28,15 +28,24 @@ const TEMP = /^clustermesh-runbook-run-(\d+)-/;
  * leaves the one of the command it was running (a values file, never a Secret).
  */
 export function sweepStaleTemp() {
+  sweepDead(tmpdir(), TEMP);
+}
+
+/**
+ * Removes the entries of a folder whose name carries (as the pattern's first
+ * group) the pid of a process that is gone.
+ * @param {string} dir @param {RegExp} pattern
+ */
+export function sweepDead(dir, pattern) {
   let names = [];
   try {
-    names = readdirSync(tmpdir());
+    names = readdirSync(dir);
   } catch {
     return;
   }
   for (const n of names) {
-    const pid = Number(TEMP.exec(n)?.[1] ?? 0);
-    if (pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(tmpdir(), n), { recursive: true, force: true });
+    const pid = Number(pattern.exec(n)?.[1] ?? 0);
+    if (pid > 0 && pid !== process.pid && !alive(pid)) rmSync(join(dir, n), { recursive: true, force: true });
   }
 }
 
