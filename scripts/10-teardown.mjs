@@ -15,11 +15,16 @@
  *   - `cilium clustermesh disable` on each cluster removes the
  *     clustermesh-apiserver, its Service and the mesh configuration. The
  *     certificates its certgen job made are not Helm's: deleted by name;
- *   - the app pool, the ClusterMesh pool and the L2 announcement policy: Cilium's
- *     CRDs stay (the operator registered them; Helm never owned them);
+ *   - the app pool, the ClusterMesh pool (made only for a LoadBalancer mesh
+ *     Service) and the L2 announcement policy: Cilium's CRDs stay (the
+ *     operator registered them; Helm never owned them);
  *   - `cilium uninstall --wait` on B, then B's copy of A's CA if the uninstall
- *     left it, then `cilium uninstall --wait` on A. Without Cilium, K3s started
- *     with --flannel-backend=none has no pod network until a CNI runs again.
+ *     left it, then `cilium uninstall --wait` on A. A release whose newest
+ *     revision is still pending (a killed install) is uninstalled without
+ *     --wait, which would wait for hubble-relay with no deadline, and its pods
+ *     are waited for with a bounded `kubectl wait --for=delete`. Without
+ *     Cilium, K3s started with --flannel-backend=none has no pod network until
+ *     a CNI runs again.
  *
  * Each part is looked at first and skipped where it is already gone: run it
  * twice and the second run changes nothing; interrupt it and run it again.

@@ -366,7 +366,8 @@ function summaryText(config, f, findings, missing, now, files) {
     ...findings.flatMap((x) => x.hint.split('\n').map((h) => `  [${x.id}] ${h}`)),
     '',
     'settings:',
-    ...config.clusters.map((c) => `  ${c.label}: context ${c.context}, cluster ${c.name} (id ${c.id}), mesh IP ${c.meshIp}, ` +
+    ...config.clusters.map((c) => `  ${c.label}: context ${c.context}, cluster ${c.name} (id ${c.id}), ` +
+      `${config.meshServiceType === 'NodePort' ? 'mesh on a NodePort' : `mesh IP ${c.meshIp}`}, ` +
       `app pool ${c.appPool.start}–${c.appPool.stop}`),
     `  ClusterMesh Service type ${config.meshServiceType}; echo ${config.echo.namespace}/${config.echo.name}; Cilium ${config.ciliumVersion}`,
     '',
