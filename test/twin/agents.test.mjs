@@ -131,6 +131,28 @@ test.serial('after connect: agents and KVStoreMesh report the remote cluster rea
   }
 });
 
+test.serial('the real chart\'s mesh config (agents via the local clustermesh-apiserver, KVStoreMesh by name and hostAliases) connects too', async (t) => {
+  const store = twin.clusters.a.store;
+  const b64 = (/** @type {string} */ s) => Buffer.from(s).toString('base64');
+  const aliases = (/** @type {any} */ (store.get('apps/deployments', NS, 'clustermesh-apiserver'))).spec.template.spec.hostAliases;
+  t.true(aliases.length > 0 && aliases.every((/** @type {any} */ a) => a.hostnames.includes('cluster-b.mesh.cilium.io')), JSON.stringify(aliases));
+  /** @type {Record<string, any>} */
+  const saved = {};
+  for (const [name, endpoint] of [['cilium-clustermesh', 'https://clustermesh-apiserver.kube-system.svc:2379'], ['cilium-kvstoremesh', 'https://cluster-b.mesh.cilium.io:32379']]) {
+    const secret = /** @type {any} */ (store.get('/secrets', NS, name));
+    saved[name] = secret.data;
+    store.update('/secrets', { ...secret, data: { ...secret.data, 'cluster-b': b64(`endpoints:\n- ${endpoint}\ntrusted-ca-file: /var/lib/cilium/clustermesh/common-etcd-client-ca.crt\n`) } });
+  }
+  t.teardown(() => {
+    for (const [name, data] of Object.entries(saved)) store.update('/secrets', { .../** @type {any} */ (store.get('/secrets', NS, name)), data });
+  });
+  const st = await execJson('a', agents('a')[0].metadata.name, 'cilium-agent', ['cilium', 'status', '-o', 'json']);
+  t.like(st['cluster-mesh'].clusters[0], { name: 'cluster-b', ready: true });
+  const j = JSON.parse((await cilium(['--context', 'cluster-a', 'clustermesh', 'status', '-o', 'json'])).stdout);
+  t.deepEqual(j.connectivity.clusters, { 'cluster-b': { configured: 3, connected: 3 } });
+  t.deepEqual(j.kvstoremesh.status.clusters, { 'cluster-b': { configured: 1, connected: 1 } });
+});
+
 test.serial('an agent that does not report a configured cluster: configured counts only those that do, and it is not ready', async (t) => {
   const a = twin.clusters.a;
   const odd = agents('a')[2].metadata.name;
