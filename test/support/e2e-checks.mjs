@@ -77,7 +77,9 @@ export const mutatingCiliumCalls = (file) => ciliumCalls(file).filter((c) => mut
  */
 export function nonGetRequests(h) {
   return /** @type {const} */ (['a', 'b']).flatMap((k) => h.twin.clusters[k].server.requests()
-    .filter((r) => r.method !== 'GET')
+    // pods/exec over SPDY is a POST (the real cilium CLI's status checks): it reads a container and
+    // changes no object, as the servers' own write count has it.
+    .filter((r) => r.method !== 'GET' && !(r.method === 'POST' && /^\/api\/v1\/namespaces\/[^/]+\/pods\/[^/]+\/exec$/.test(r.path)))
     .map((r) => `${k}: ${r.method} ${r.path}${r.query ? `?${r.query}` : ''} → ${r.status}`));
 }
 
