@@ -95,7 +95,7 @@ test('wait --for=jsonpath on a Service LoadBalancer IP set later', async (t) => 
   t.is(w2.code, 1, 'not available: nobody marked it');
   t.is(w2.stderr.trim(), 'error: timed out waiting for the condition on deployments/echo');
   const svc = await kubectl(['get', 'svc', 'echo', '-n', 'echo']);
-  t.regex(svc.stdout, /echo\s+LoadBalancer\s+10\.43\.\d+\.\d+\s+127\.0\.0\.5\s+80:3\d{4}\/TCP/);
+  t.regex(svc.stdout, /echo\s+LoadBalancer\s+10\.(9[6-9]|10\d|11[01])\.\d+\.\d+\s+127\.0\.0\.5\s+80:3\d{4}\/TCP/);
 });
 
 test('watch protocol: initial events and their bookmark, resume from a resourceVersion, selectors, 410, timeout', async (t) => {
