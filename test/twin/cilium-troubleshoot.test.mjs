@@ -55,6 +55,11 @@ async function meshTwin(t, type, sharedLbIp) {
     t.is(r.code, 0, r.stderr);
     if (type === 'NodePort') t.is(r.stdout, '⚠️  Using service type NodePort may fail when nodes are removed from the cluster!\n');
   }
+  // certgen's Job makes the certificates connect reads once its pod has run (as on a real cluster).
+  const missing = () => (/** @type {const} */ (['a', 'b'])).filter((k) => !twin.clusters[k].store.get('/secrets', NS, 'clustermesh-apiserver-remote-cert'));
+  const deadline = Date.now() + scaled(30_000);
+  while (missing().length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.deepEqual(missing(), [], 'clusters whose certgen Job made no clustermesh-apiserver-remote-cert');
   return twin;
 }
 
