@@ -31,6 +31,8 @@ export interface TwinFaults {
   errorRate: number;
   /** errorRate applies only to requests whose User-Agent matches (all when unset): /^kubectl\// or /^cilium-cli\//. */
   userAgent?: RegExp;
+  /** Fails (HTTP 500) each request for which it returns true, whoever sends it: a fault aimed at one request. */
+  failWhen?: (method: string, path: string) => boolean;
 }
 
 export interface TwinOptions {

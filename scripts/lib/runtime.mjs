@@ -235,6 +235,19 @@ export class Runtime {
         const stdout = p.stdout;
         const stderr = p.stderr;
         if (p.exitCode === 0) {
+          // Helm logs and ignores a failed final record update: the command succeeds, its revision stays pending.
+          const left = cmd.helm ? await this.unfinishedHelm(cmd.helm, started) : [];
+          if (left.length && attempt < this.retries && left.every((x) => x.retryable)) {
+            out.warn(`  ↻ transient error, retrying: ${left.map((x) => x.what).join('; ')} (its final record update failed)`);
+            await this.dropUnfinishedHelm(cmd.helm ?? [], started);
+            await sleep(200 * 2 ** attempt, this.signal);
+            continue;
+          }
+          if (left.length) {
+            throw new ToolError(`${line} exited 0 but left ${left.map((x) => x.what).join('; ')}: its final record update failed. ` +
+              `Helm refuses the next operation on that release until the record is repaired (${left.map((x) => x.fix).join('; ')}).`,
+            { line, code: 0, stderr, stdout: cmd.secret ? '' : stdout });
+          }
           if (this.verbose && !opts.quiet && !cmd.secret && stdout.trim()) out.detail(stdout);
           return { stdout, stderr };
         }
@@ -253,6 +266,30 @@ export class Runtime {
       stopWait();
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  /**
+   * After a Helm operation of ours exited 0: the revisions it began that are
+   * still pending. Dropping one and running the command again is safe while the
+   * release keeps a deployed revision, or when it is a first install.
+   * @param {ClusterConfig[]} clusters @param {number} since ms
+   * @returns {Promise<Array<{ what: string, retryable: boolean, fix: string }>>}
+   */
+  async unfinishedHelm(clusters, since) {
+    const left = [];
+    for (const c of clusters) {
+      const history = await ciliumReleases(this, c);
+      const deployed = history.some((r) => r.status === 'deployed');
+      for (const r of history) {
+        if (!(Date.parse(r.since) >= since) || !/^pending-/.test(r.status)) continue;
+        left.push({
+          what: `Helm release cilium on ${c.context} was left ${r.status} (revision ${r.revision})`,
+          retryable: deployed || r.status === 'pending-install',
+          fix: `on ${c.context}: \`helm rollback cilium -n kube-system\` to the last good revision`,
+        });
+      }
+    }
+    return left;
   }
 
   /**

@@ -506,7 +506,9 @@ export async function helmInstall(kube, o) {
   }
   rel.info.status = 'deployed';
   rel.info.description = 'Install complete';
-  await store.update(rel);
+  // Helm v4 (action/install.go) logs a failed final record update and reports success:
+  // the release stays pending-install although everything was created.
+  try { await store.update(rel); } catch (e) { logIgnored('failed to record the release', e); }
   return rel;
 }
 
@@ -599,11 +601,17 @@ export async function helmUpgrade(kube, o) {
     throw e;
   }
   current.info.status = 'superseded';
-  await store.update(current);
+  // recordRelease: a failed update of the previous revision is only logged (action/action.go).
+  try { await store.update(current); } catch (e) { logIgnored('failed to update release', e); }
   upgraded.info.status = 'deployed';
   upgraded.info.description = 'Upgrade complete';
   await store.update(upgraded);
   return upgraded;
+}
+
+/** Helm's logger line for an error it carries on after. @param {string} msg @param {unknown} e */
+function logIgnored(msg, e) {
+  process.stderr.write(`level=ERROR msg=${JSON.stringify(msg)} error=${JSON.stringify(/** @type {Error} */ (e)?.message ?? String(e))}\n`);
 }
 
 /**

@@ -151,6 +151,10 @@ export async function startApiServer(o) {
     const socket = /** @type {import('node:tls').TLSSocket} */ (req.socket);
     if (!socket.authorized) return sendError(res, unauthorized());
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (faults.failWhen?.(method, url.pathname)) {
+      entry.fault = 'error';
+      return sendError(res, new ApiError(500, 'InternalError', 'Internal error occurred: injected fault (twin failWhen)'));
+    }
     if (faults.errorRate > 0 && (!faults.userAgent || faults.userAgent.test(String(req.headers['user-agent'] ?? ''))) && Math.random() < faults.errorRate) {
       faultToggle = !faultToggle;
       if (faultToggle) {
