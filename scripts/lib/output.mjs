@@ -1,6 +1,7 @@
 // @ts-check
 // What the runbook prints. One place decides colours and how commands, results
-// and waits look, so every step reads the same way.
+// and waits look, so every step reads the same way. Colours are zx's chalk.
+import { chalk } from 'zx';
 
 /**
  * Whether to print colour: NO_COLOR (any value but empty) and FORCE_COLOR=0 (or
@@ -17,11 +18,13 @@ export function colourWanted(env, terminal) {
 }
 
 const tty = Boolean(process.stdout.isTTY);
-const colour = colourWanted(process.env, tty);
-/** @param {string} code @returns {(s: string) => string} */
-const paint = (code) => (s) => (colour ? `\x1b[${code}m${s}\x1b[0m` : s);
+// Our rule (NO_COLOR, FORCE_COLOR=0, a terminal) decides, for zx's own output too.
+if (!colourWanted(process.env, tty)) chalk.level = 0;
+else if (chalk.level === 0) chalk.level = 1;
+/** @type {Record<'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan', (s: string) => string>} */
 export const style = {
-  bold: paint('1'), dim: paint('2'), red: paint('31'), green: paint('32'), yellow: paint('33'), cyan: paint('36'),
+  bold: (s) => chalk.bold(s), dim: (s) => chalk.dim(s), red: (s) => chalk.red(s),
+  green: (s) => chalk.green(s), yellow: (s) => chalk.yellow(s), cyan: (s) => chalk.cyan(s),
 };
 /** Whether stdout is a terminal (a live wait line instead of one every 10 s). */
 export const isTerminal = tty;
