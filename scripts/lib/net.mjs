@@ -5,6 +5,7 @@
 // IPv6 input is recognised only to say plainly that it is IPv6. Parse errors are
 // thrown as NetError whose message starts with the quoted input and reads as a
 // sentence, so config.mjs can put it after "VARIABLE: ".
+import { isIP } from 'node:net';
 
 /** An inclusive range of IPv4 addresses, as unsigned 32-bit numbers. */
 /** @typedef {{ start: number, end: number }} IPv4Range */
@@ -34,39 +35,33 @@ export class NetError extends Error {
 /** @param {string} text */
 const q = (text) => JSON.stringify(text);
 
-/**
- * Parses an IPv6 address (without zone or brackets) into 8 groups, or null.
- * Accepts "::" compression and a dotted IPv4 tail (::ffff:1.2.3.4).
- * @param {string} text
- * @returns {number[] | null}
- */
-export function parseIPv6(text) {
+/** An IPv6 literal without brackets and zone, or null. @param {string} text */
+function bareIPv6(text) {
   let s = text;
   if (s.startsWith('[') && s.endsWith(']')) s = s.slice(1, -1);
   const zone = s.indexOf('%');
   if (zone >= 0) s = s.slice(0, zone);
-  if (!s.includes(':')) return null;
-  const lastColon = s.lastIndexOf(':');
-  const lastPart = s.slice(lastColon + 1);
-  if (lastPart.includes('.')) {
-    // a dotted IPv4 tail stands for the last two groups
-    const v4 = tryIPv4(lastPart);
-    if (v4 === null) return null;
-    s = `${s.slice(0, lastColon + 1)}${(v4 >>> 16).toString(16)}:${(v4 & 0xffff).toString(16)}`;
-  }
-  const halves = s.split('::');
-  if (halves.length > 2) return null;
-  /** @param {string} part */
-  const groups = (part) => (part === '' ? [] : part.split(':'));
-  const head = groups(halves[0]);
-  const rest = halves.length === 2 ? groups(halves[1]) : [];
-  for (const g of [...head, ...rest]) {
-    if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return null;
-  }
-  const have = head.length + rest.length;
-  if (halves.length === 2 ? have > 7 : have !== 8) return null;
-  const zeros = new Array(8 - have).fill(0);
-  return [...head.map((g) => parseInt(g, 16)), ...zeros, ...rest.map((g) => parseInt(g, 16))];
+  return isIP(s) === 6 ? s : null;
+}
+
+/**
+ * Parses an IPv6 address (optionally in brackets, with a zone) into 8 groups, or
+ * null. Node's net.isIP decides what is valid; this only spells out the groups.
+ * @param {string} text
+ * @returns {number[] | null}
+ */
+export function parseIPv6(text) {
+  const s = bareIPv6(text);
+  if (s === null) return null;
+  /** @param {string} part @returns {number[]} */
+  const groups = (part) => part.split(':').filter((g) => g !== '').flatMap((g) => {
+    const v4 = g.includes('.') ? tryIPv4(g) ?? 0 : null; // a dotted IPv4 tail is the last two groups
+    return v4 === null ? [parseInt(g, 16)] : [v4 >>> 16, v4 & 0xffff];
+  });
+  const [head, rest = ''] = s.split('::');
+  const h = groups(head);
+  const r = groups(rest);
+  return [...h, ...new Array(8 - h.length - r.length).fill(0), ...r];
 }
 
 /**
@@ -74,7 +69,7 @@ export function parseIPv6(text) {
  * @param {string} text
  */
 export function isIPv6(text) {
-  return parseIPv6(text) !== null;
+  return bareIPv6(text) !== null;
 }
 
 /**
