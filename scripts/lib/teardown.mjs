@@ -4,7 +4,7 @@
 // teardown interrupted anywhere finishes when run again, and a second teardown
 // changes nothing. Deletions use --ignore-not-found and cilium's own commands
 // (disconnect, disable, uninstall), as a person would undo it by hand.
-import { createInterface } from 'node:readline/promises';
+import { question } from 'zx';
 import { kubectl, cilium, duration, withOpts } from './commands.mjs';
 import { ciliumRelease, ciliumReleases, getObjects } from './probes.mjs';
 import { settled } from './install-cilium.mjs';
@@ -63,13 +63,8 @@ export async function confirmTeardown(config, opts) {
   if (!process.stdin.isTTY) {
     return `${what}\nrefused: nothing was changed. Pass --yes to confirm (npm run teardown -- --yes); stdin is not a terminal to ask on.`;
   }
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    const answer = await rl.question(`${what}\nType yes to go on: `);
-    return answer.trim() === 'yes' ? null : 'not confirmed: nothing was changed.';
-  } finally {
-    rl.close();
-  }
+  const answer = await question(`${what}\nType yes to go on: `);
+  return answer.trim() === 'yes' ? null : 'not confirmed: nothing was changed.';
 }
 
 /**
