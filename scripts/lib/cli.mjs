@@ -1,6 +1,7 @@
 // @ts-check
 // Command-line flags of the step scripts and of all.mjs. Small on purpose: every
 // script takes --help, --dry-run, --transcript and --verbose; a few take more.
+import { parseArgs as nodeParseArgs } from 'node:util';
 
 export class UsageError extends Error {}
 
@@ -19,16 +20,24 @@ export function parseArgs(argv, allowed = {}) {
   const parsed = { help: false, dryRun: false, transcript: false, verbose: false, flags: new Set(), values: new Map() };
   const extraFlags = new Set(allowed.flags ?? []);
   const valueFlags = new Set(allowed.values ?? []);
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    const [name, inline] = arg.startsWith('--') ? arg.slice(2).split(/=(.*)/s, 2) : [arg, undefined];
+  // Node splits the words; strict off, so that every word is judged below, with our messages.
+  const { tokens } = nodeParseArgs({
+    args: argv, strict: false, allowPositionals: true, tokens: true,
+    options: Object.fromEntries([...valueFlags].map((v) => [v, { type: /** @type {const} */ ('string') }])),
+  });
+  for (const token of tokens) {
+    const arg = argv[token.index];
+    if (token.kind === 'option-terminator') throw new UsageError(`unknown argument: ${arg} (see --help)`);
+    const long = token.kind === 'option' && token.rawName.startsWith('--');
+    // A short option must be the whole word (-h, -v), not a group (-hv).
+    const name = long ? token.name : token.kind === 'positional' ? token.value : arg;
     if (arg === '-h' || name === 'help') parsed.help = true;
     else if (name === 'dry-run') parsed.dryRun = true;
     else if (name === 'transcript') parsed.transcript = true;
     else if (arg === '-v' || name === 'verbose') parsed.verbose = true;
-    else if (arg.startsWith('--') && extraFlags.has(name)) parsed.flags.add(name);
-    else if (arg.startsWith('--') && valueFlags.has(name)) {
-      const value = inline ?? argv[++i];
+    else if (long && extraFlags.has(name)) parsed.flags.add(name);
+    else if (long && valueFlags.has(name)) {
+      const value = token.value;
       if (value === undefined || value.startsWith('--')) throw new UsageError(`--${name} needs a value`);
       parsed.values.set(name, value);
     } else {
