@@ -6,6 +6,7 @@ import { applyManifest } from './apply.mjs';
 import { echoApp, POOL_RESOURCE, APP_POOL } from './manifests.mjs';
 import { getObjects, lbIp } from './probes.mjs';
 import { fetchPage, expectedPages, pageOf, curlLine, bashWaitForPage } from './http.mjs';
+import { expBackoff } from 'zx';
 import { sleep } from './runtime.mjs';
 import { assignIp } from './shell.mjs';
 
@@ -100,7 +101,7 @@ export function echoActions(config, c) {
       rt.announce(curlLine(seen.ip, port, config.timeouts.http));
       const deadline = Date.now() + config.timeouts.resources * 1000;
       return rt.withWait(`${c.context}'s VIP ${seen.ip} to answer`, config.timeouts.resources, async () => {
-        for (let delay = 250; ; delay = Math.min(delay * 2, 3000)) {
+        for (const delay of expBackoff(3000, 250)) {
           const page = await fetchPage(seen.ip, port, config.timeouts.http);
           const got = page.ok ? pageOf(config, page.body) : '';
           if (wanted.includes(got)) return `${seen.ip} → ${got}`;

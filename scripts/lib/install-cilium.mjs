@@ -18,6 +18,7 @@ import { ciliumReleases, valueDiff, getObjects, deploymentReady, daemonSetReady 
 const WORKLOADS = ['ds/cilium', 'deploy/cilium-operator'];
 import { sameCa } from './share-ca.mjs';
 import { bashOf } from './shell.mjs';
+import { expBackoff } from 'zx';
 import { ToolError, sleep } from './runtime.mjs';
 import { out } from './output.mjs';
 
@@ -171,11 +172,12 @@ export async function settled(rt, config, c, history) {
   out.warn(`  Helm release cilium on ${c.context} is ${first.status} (revision ${first.revision}, since ${first.since}): ` +
     'another cilium command (maybe of a run that was killed) is working on it; waiting for it to finish');
   return rt.withWait(`Helm release cilium on ${c.context} to leave ${first.status}`, Math.ceil((deadline - Date.now()) / 1000), async () => {
-    for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+    for (const delay of expBackoff(2000, 250)) {
       await sleep(delay, rt.signal);
       const now = await ciliumReleases(rt, c);
       if (!PENDING.test(now[0]?.status ?? '') || Date.now() >= deadline) return now;
     }
+    throw new Error('unreachable: expBackoff never ends');
   });
 }
 

@@ -9,6 +9,7 @@ import { getObjects, ciliumRelease } from './probes.mjs';
 import { applyManifest } from './apply.mjs';
 import { meshPool, appPool, l2Policy, POOL_CRD, L2_CRD, POOL_RESOURCE, L2_RESOURCE, MESH_POOL, L2_POLICY } from './manifests.mjs';
 import { ToolError } from './runtime.mjs';
+import { expBackoff } from 'zx';
 import { sleep } from './runtime.mjs';
 import { bashOf } from './shell.mjs';
 
@@ -88,7 +89,7 @@ export function lbCrds(config, c, shared) {
       // `kubectl wait` fails at once on a CRD that does not exist yet: poll for it first, with backoff.
       const deadline = Date.now() + config.timeouts.resources * 1000;
       await rt.withWait(`cilium-operator on ${c.context} to register its CRDs`, config.timeouts.resources, async () => {
-        for (let delay = 250; ; delay = Math.min(delay * 2, 5000)) {
+        for (const delay of expBackoff(5000, 250)) {
           const crds = await getObjects(rt, c, null, refs);
           if (crds.size === refs.length) return;
           if (Date.now() > deadline) {
