@@ -10,19 +10,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { startTwin } from './twin.mjs';
-import { twinEnv, writeTwinEnv, processEnvFor, checkCilium, ciliumBinDir } from './runbook-env.mjs';
+import { twinEnv, writeTwinEnv, processEnvFor, ciliumFromEnv, ciliumBinDir } from './runbook-env.mjs';
 import { onStopRequest } from './lifecycle.mjs';
 import { ensureKubectl } from '../tools/ensure-kubectl.mjs';
 
 const ALL = fileURLToPath(new URL('../scripts/all.mjs', import.meta.url));
 
-let cilium;
-try {
-  cilium = checkCilium(process.env.CILIUM);
-} catch (err) {
-  console.error(`✘ ${/** @type {Error} */ (err).message}`);
-  process.exit(2);
-}
+const cilium = ciliumFromEnv();
 await ensureKubectl();
 /** @type {import('node:child_process').ChildProcess | undefined} */
 let child;

@@ -6,6 +6,7 @@
 // for nobody. The npm scripts `exec` node, so npm is the parent; when a plain
 // `sh -c` sits in between, the process above it is watched too.
 import { readFileSync } from 'node:fs';
+import { alive } from './hosting.mjs';
 
 const SIGNALS = /** @type {const} */ (['SIGINT', 'SIGTERM', 'SIGHUP']);
 const WRAPPERS = new Set(['sh', 'dash', 'bash', 'zsh', 'ash', 'busybox']);
@@ -21,15 +22,6 @@ function procInfo(pid) {
   }
 }
 
-/** @param {number} pid */
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
-  }
-}
 
 /** The processes whose end means this one should stop: the parent, and the one above a shell wrapper. */
 export function watchedAncestors() {

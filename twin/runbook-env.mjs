@@ -77,6 +77,20 @@ export function writeTwinEnv(twin, vars) {
 }
 
 /**
+ * CILIUM from the environment, checked before anything starts: on a problem
+ * the process ends (exit 2) saying what is wrong.
+ * @returns {string | undefined}
+ */
+export function ciliumFromEnv() {
+  try {
+    return checkCilium(process.env.CILIUM);
+  } catch (err) {
+    console.error(`✘ ${/** @type {Error} */ (err).message}`);
+    process.exit(2);
+  }
+}
+
+/**
  * The environment for running the runbook against the twin: its env file,
  * the cilium stand-in or `cilium` (a folder holding the CILIUM binary, see
  * ciliumBinDir), a kubectl installed by tools/ensure-kubectl.mjs first on

@@ -8,18 +8,12 @@
 // and removes its folder.
 import { startTwin } from './twin.mjs';
 import {
-  twinEnv, writeTwinEnv, processEnvFor, checkCilium, ciliumBinDir, pathExport, TWIN_BIN, TOOLS_BIN,
+  twinEnv, writeTwinEnv, processEnvFor, ciliumFromEnv, ciliumBinDir, pathExport, TWIN_BIN, TOOLS_BIN,
 } from './runbook-env.mjs';
 import { onStopRequest } from './lifecycle.mjs';
 import { ensureKubectl } from '../tools/ensure-kubectl.mjs';
 
-let cilium;
-try {
-  cilium = checkCilium(process.env.CILIUM);
-} catch (err) {
-  console.error(`✘ ${/** @type {Error} */ (err).message}`);
-  process.exit(2);
-}
+const cilium = ciliumFromEnv();
 const kubectl = await ensureKubectl();
 /** @type {import('./server/types.js').RunningTwin | undefined} */
 let twin;

@@ -4,20 +4,13 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { timeFactor } from './time.mjs';
+import { alive } from '../../twin/hosting.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Deadlines scale with the suite's time factor (test/support/time.mjs). */
 export const SCALE = timeFactor;
 
-/** @param {number} pid */
-export function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return /** @type {NodeJS.ErrnoException} */ (err).code === 'EPERM';
-  }
-}
+export { alive };
 
 /** Zombies count as gone: they have exited. @param {number} pid */
 export async function gone(pid) {

@@ -13,6 +13,7 @@ import { Runtime, ToolError, deadlineOf, PLAIN_DEADLINE, DEADLINE_MARGIN } from 
 import { cilium, kubectl, withOpts } from '../../scripts/lib/commands.mjs';
 import { makeConfig, tempDir } from '../support/config-fixture.mjs';
 import { scaled, timeFactor } from '../support/time.mjs';
+import { alive } from '../../twin/hosting.mjs';
 
 const config = makeConfig();
 /** The runtime's bounds here: 1 s, or more on a loaded machine. */
@@ -59,14 +60,7 @@ async function rejection(p) {
 }
 
 /** Is the process gone? @param {number} pid */
-function gone(pid) {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return /** @type {NodeJS.ErrnoException} */ (err).code === 'ESRCH';
-  }
-}
+const gone = (pid) => !alive(pid);
 
 test('deadlineOf: a wait gets its own timeout and the margin, a Helm operation TIMEOUT_CILIUM, anything else the fixed bound', (t) => {
   const c = config.a;
