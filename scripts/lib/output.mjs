@@ -19,8 +19,9 @@ export function colourWanted(env, terminal) {
 
 const tty = Boolean(process.stdout.isTTY);
 // Our rule (NO_COLOR, FORCE_COLOR=0, a terminal) decides, for zx's own output too.
+// (zx's chalk may report no level until one is set, and detects none under CI=true.)
 if (!colourWanted(process.env, tty)) chalk.level = 0;
-else if (chalk.level === 0) chalk.level = 1;
+else if (!(Number(chalk.level) >= 1)) chalk.level = 1;
 /** @type {Record<'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan', (s: string) => string>} */
 export const style = {
   bold: (s) => chalk.bold(s), dim: (s) => chalk.dim(s), red: (s) => chalk.red(s),
