@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { commandLine, shellQuote } from './shell.mjs';
 import { out, showWait } from './output.mjs';
-import { kubectl } from './commands.mjs';
-import { ciliumReleases, getObjects } from './probes.mjs';
+import { getObjects } from './probes.mjs';
+import { unfinishedRevisions, dropUnfinished } from './helm-records.mjs';
 import { tempPrefix } from './lock.mjs';
 
 /** @typedef {import('./actions.js').Command} Command */
@@ -236,10 +236,10 @@ export class Runtime {
         const stderr = p.stderr;
         if (p.exitCode === 0) {
           // Helm logs and ignores a failed final record update: the command succeeds, its revision stays pending.
-          const left = cmd.helm ? await this.unfinishedHelm(cmd.helm, started) : [];
+          const left = cmd.helm ? await unfinishedRevisions(this, cmd.helm, started) : [];
           if (left.length && attempt < this.retries && left.every((x) => x.retryable)) {
             out.warn(`  ↻ transient error, retrying: ${left.map((x) => x.what).join('; ')} (its final record update failed)`);
-            await this.dropUnfinishedHelm(cmd.helm ?? [], started);
+            await dropUnfinished(this, cmd.helm ?? [], started);
             await sleep(200 * 2 ** attempt, this.signal);
             continue;
           }
@@ -254,7 +254,7 @@ export class Runtime {
         const retryable = isTransient(stderr) || isUnreachable(stderr);
         if (retryable && attempt < this.retries && (cmd.read || cmd.tool === 'kubectl' || cmd.helm)) {
           if (this.verbose || cmd.helm) out.warn(`  ↻ transient error, retrying: ${firstLine(stderr)}`);
-          if (cmd.helm) await this.dropUnfinishedHelm(cmd.helm, started);
+          if (cmd.helm) await dropUnfinished(this, cmd.helm, started);
           await sleep(200 * 2 ** attempt, this.signal);
           continue;
         }
@@ -265,50 +265,6 @@ export class Runtime {
     } finally {
       stopWait();
       if (dir) rmSync(dir, { recursive: true, force: true });
-    }
-  }
-
-  /**
-   * After a Helm operation of ours exited 0: the revisions it began that are
-   * still pending. Dropping one and running the command again is safe while the
-   * release keeps a deployed revision, or when it is a first install.
-   * @param {ClusterConfig[]} clusters @param {number} since ms
-   * @returns {Promise<Array<{ what: string, retryable: boolean, fix: string }>>}
-   */
-  async unfinishedHelm(clusters, since) {
-    const left = [];
-    for (const c of clusters) {
-      const history = await ciliumReleases(this, c);
-      const deployed = history.some((r) => r.status === 'deployed');
-      for (const r of history) {
-        if (!(Date.parse(r.since) >= since) || !/^pending-/.test(r.status)) continue;
-        left.push({
-          what: `Helm release cilium on ${c.context} was left ${r.status} (revision ${r.revision})`,
-          retryable: deployed || r.status === 'pending-install',
-          fix: `on ${c.context}: \`helm rollback cilium -n kube-system\` to the last good revision`,
-        });
-      }
-    }
-    return left;
-  }
-
-  /**
-   * After a Helm operation of ours failed: the release revisions it began and
-   * left pending (its final status update failed), or a first install it left
-   * failed, would refuse the next attempt ("another operation is in progress",
-   * "cannot reuse a name"). They are ours — begun since `since`, by a command
-   * that has exited, under the lock — so their records go; what they created
-   * stays for the next attempt to take over, as Helm does.
-   * @param {ClusterConfig[]} clusters @param {number} since ms
-   */
-  async dropUnfinishedHelm(clusters, since) {
-    for (const c of clusters) {
-      const history = await ciliumReleases(this, c);
-      const deployed = history.some((r) => r.status === 'deployed');
-      for (const r of history) {
-        if (!(Date.parse(r.since) >= since) || !(/^pending-/.test(r.status) || (r.status === 'failed' && !deployed))) continue;
-        await this.exec(kubectl(c, 'delete', 'secret', '-n', 'kube-system', r.secret, '--ignore-not-found'));
-      }
     }
   }
 
