@@ -52,16 +52,7 @@ export function execTarget(store, ns, name, q) {
   const streams = ['stdin', 'stdout', 'stderr'].filter((s) => q.get(s) === 'true' || q.get(s) === '1');
   if (streams.length === 0) throw badRequest('you must specify at least 1 of stdin, stdout, stderr');
   if (command.length === 0) throw badRequest('you must specify at least one command for the container');
-  const containers = (pod.spec?.containers ?? []).map((/** @type {any} */ c) => String(c.name));
-  const inits = (pod.spec?.initContainers ?? []).map((/** @type {any} */ c) => String(c.name));
-  let container = q.get('container') ?? '';
-  if (!container) {
-    if (containers.length !== 1) {
-      throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${inits.length ? ` or one of the init containers: [${inits.join(' ')}]` : ''}`);
-    }
-    container = containers[0];
-  }
-  if (!containers.includes(container) && !inits.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
+  const container = podContainer(pod, name, q.get('container'));
   if (!pod.spec?.nodeName) throw badRequest(`pod ${name} does not have a host assigned`);
   const cs = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])]
     .find((/** @type {any} */ c) => c.name === container);
@@ -69,6 +60,23 @@ export function execTarget(store, ns, name, q) {
     throw new ContainerNotRunning(`container not found (${JSON.stringify(container)})`);
   }
   return { namespace: ns, pod, container, command, tty: q.get('tty') === 'true' || q.get('tty') === '1' };
+}
+
+/**
+ * The container a pods/exec or pods/log request names, checked as the API
+ * server does: none named is fine only for a pod of one container.
+ * @param {any} pod @param {string} name @param {string | null} requested
+ * @returns {string}
+ */
+export function podContainer(pod, name, requested) {
+  const containers = (pod.spec?.containers ?? []).map((/** @type {any} */ c) => String(c.name));
+  const inits = (pod.spec?.initContainers ?? []).map((/** @type {any} */ c) => String(c.name));
+  if (!requested) {
+    if (containers.length === 1) return containers[0];
+    throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]${inits.length ? ` or one of the init containers: [${inits.join(' ')}]` : ''}`);
+  }
+  if (!containers.includes(requested) && !inits.includes(requested)) throw badRequest(`container ${requested} is not valid for pod ${name}`);
+  return requested;
 }
 
 /** An HTTP answer written on the raw socket of an upgrade request. @param {import('node:stream').Duplex} socket @param {number} code @param {string} type @param {string} body */

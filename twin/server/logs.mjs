@@ -6,6 +6,7 @@
 import { badRequest, notFound } from '../kinds/errors.mjs';
 import { ciliumConfig } from '../controllers/util.mjs';
 import { secretClusters } from '../agents/state.mjs';
+import { podContainer } from './exec.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../store/store.mjs').Store} Store */
@@ -56,14 +57,8 @@ export function serveLogs(ctx, ns, name, req, res, q) {
   if ((req.method ?? 'GET') !== 'GET') throw badRequest(`the server does not allow this method on the requested resource`);
   const pod = ctx.store.get('/pods', ns, name);
   if (!pod) throw notFound({ group: '', plural: 'pods' }, name);
-  const containers = (pod.spec?.containers ?? []).map((/** @type {any} */ c) => String(c.name));
-  let container = q.get('container') ?? '';
-  if (!container) {
-    if (containers.length !== 1) throw badRequest(`a container name must be specified for pod ${name}, choose one of: [${containers.join(' ')}]`);
-    container = containers[0];
-  }
-  if (!containers.includes(container)) throw badRequest(`container ${container} is not valid for pod ${name}`);
-  const cs = (pod.status?.containerStatuses ?? []).find((/** @type {any} */ c) => c.name === container);
+  const container = podContainer(pod, name, q.get('container'));
+  const cs = [...(pod.status?.containerStatuses ?? []), ...(pod.status?.initContainerStatuses ?? [])].find((/** @type {any} */ c) => c.name === container);
   if (q.get('previous') === 'true') throw badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
   if (pod.spec?.nodeName && !cs?.state?.running && !cs?.state?.terminated) {
     throw badRequest(`container "${container}" in pod "${name}" is waiting to start: ${cs?.state?.waiting?.reason ?? 'ContainerCreating'}`);
