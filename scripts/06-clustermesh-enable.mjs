@@ -17,7 +17,9 @@
  * the ClusterMesh IP as EXTERNAL-IP.
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
-import { enableMesh } from './lib/mesh.mjs';
+import { kubectl, cilium } from './lib/commands.mjs';
+import { eachCluster } from './lib/plan.mjs';
+import { meshEnabled, enableHint } from './lib/mesh.mjs';
 import { step04OnBoth } from './lib/pools.mjs';
 
 export const step = defineStep({
@@ -27,7 +29,27 @@ export const step = defineStep({
   file: import.meta.url,
   tools: ['cilium'],
   ready: step04OnBoth, // the mesh pool (with NodePort: the L2 policy) on both clusters
-  actions: (config) => config.clusters.map((c) => enableMesh(config, c)),
+  actions: (config) => {
+    const { meshServiceType: type, timeouts } = config;
+    const lb = type === 'LoadBalancer';
+    // Both clusters at once: each enable is a Helm upgrade of its own cluster.
+    return [eachCluster(config.clusters, (c) => [{
+      title: `Enable ClusterMesh on ${c.context} (clustermesh-apiserver, Service type ${type}${lb ? `, IP ${c.meshIp}` : ''})`,
+      // Done when the clustermesh-apiserver is ready and, with LoadBalancer, has this cluster's ClusterMesh IP.
+      check: (rt) => meshEnabled(rt, config, c),
+      // The article's command, with the Service type always given (on K3s the CLI cannot guess it).
+      run: [cilium`clustermesh enable --context ${c.context} --service-type ${type}`.helmOn(c)],
+      verify: [
+        // LB-IPAM gives the Service the IP of pool cluster-pool (step 04).
+        ...(lb ? [kubectl`--context ${c.context} wait -n kube-system --for=jsonpath={.status.loadBalancer.ingress[0].ip}=${c.meshIp} svc/clustermesh-apiserver --timeout=${timeouts.resources}s`
+          .waitsFor(`clustermesh-apiserver on ${c.context} to get ${c.meshIp}`, timeouts.resources)] : []),
+        // You should see: ✅ Cluster access information is available (and the IP under it).
+        cilium`clustermesh status --context ${c.context} --wait --wait-duration ${timeouts.mesh}s`
+          .waitsFor(`clustermesh-apiserver on ${c.context}`, timeouts.mesh).readOnly(),
+      ],
+      hint: (rt) => enableHint(rt, config, c),
+    }])];
+  },
 });
 
 await runIfMain(step);

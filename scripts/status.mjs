@@ -28,6 +28,7 @@ import { STEPS } from './steps.mjs';
 import { parseArgs, headerComment, UsageError } from './lib/cli.mjs';
 import { guard, prepare, toolsFor, recordStats } from './lib/step.mjs';
 import { Runtime, firstLine } from './lib/runtime.mjs';
+import { actionsOf, isCode } from './lib/plan.mjs';
 import { out, style } from './lib/output.mjs';
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +44,7 @@ import { fileURLToPath } from 'node:url';
  */
 
 /** An action that changes something (not a check-only one, like a version probe or a wait). @param {Action} a */
-const makesChange = (a) => Boolean(a.commands?.length || a.run);
+const makesChange = (a) => Boolean(a.run?.length);
 
 /** Seconds status waits at most for anything a check leaves to its verify (the settings' TIMEOUT_* are for runs). */
 const STATUS_WAIT = 5;
@@ -97,21 +98,24 @@ export async function stepStatus(step, config, verbose) {
   const actions = [];
   /** @type {string | undefined} */
   let error;
-  for (const action of step.actions(config, { flags: new Set() })) {
+  for (const action of actionsOf(step.actions(config, { flags: new Set() }))) {
     if (error !== undefined || actions.some((x) => x.seen === 'blocked')) {
       actions.push({ action, seen: 'unchecked', text: 'not checked' });
       continue;
     }
     try {
-      const check = await action.check(rt);
+      const check = await rt.checking(() => action.check(rt));
       if (check.state !== 'verify') {
         actions.push({ action, seen: check.state, text: (check.state === 'blocked' ? check.message : check.detail) ?? '' });
         continue;
       }
       try {
-        for (const cmd of action.verify ?? []) await rt.exec(cmd);
-        const detail = action.verifyRun ? await action.verifyRun(rt, check) : undefined;
-        actions.push({ action, seen: 'done', text: detail ?? check.detail ?? '' });
+        let detail = check.detail;
+        for (const item of action.verify ?? []) {
+          if (isCode(item)) detail = (await item.run(rt, check)) ?? detail;
+          else await rt.exec(/** @type {import('./lib/actions.js').Command} */ (item));
+        }
+        actions.push({ action, seen: 'done', text: detail ?? '' });
       } catch (err) {
         if (rt.signal.aborted) throw err;
         // What the check saw (e.g. the mesh not ready yet, and why) before how the wait ended.

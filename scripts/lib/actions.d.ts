@@ -8,10 +8,8 @@ export type Tool = 'kubectl' | 'cilium';
 
 export interface Command {
   tool: Tool;
-  /** argv after the tool name. A file given in `files` is named by its Manifest.name. */
+  /** argv after the tool name (with `--context`: the cluster it talks to). A file given in `files` is named by its Manifest.name. */
   args: string[];
-  /** The cluster the command talks to (for error messages). */
-  cluster?: ClusterConfig;
   /** Piped to stdin (`-f -`). */
   stdin?: Manifest;
   /** Files the command reads: written to a private temp folder while it runs; heredocs in a transcript. */
@@ -46,26 +44,43 @@ export type CheckResult =
   /** Cannot go on: message says why and what to do. Nothing is changed. */
   | { state: 'blocked'; message: string };
 
+/**
+ * Code that carries out part of an action where a command alone cannot (an
+ * in-memory pipe, an HTTP poll), with the bash that does the same: shown by
+ * --dry-run, printed by --transcript, written in the lab guide.
+ */
+export interface Code {
+  bash: string[];
+  /** Returns a detail for the action's result line. */
+  run(rt: Runtime, check: CheckResult): Promise<string | void>;
+}
+
+/** One thing an action does: a command, or code with its bash. */
+export type Item = Command | Code;
+
 export interface Action {
   title: string;
-  cluster?: ClusterConfig;
-  /** Read-only probe. Never changes anything. */
+  /** Read-only: is it done, to do, left to verify, or blocked? Never changes anything. */
   check(rt: Runtime): Promise<CheckResult>;
-  /** The change as commands, run in order. */
-  commands?: Command[];
-  /** A change that needs code (in-memory pipes, HTTP). Replaces `commands` in run mode. */
-  run?(rt: Runtime, check: CheckResult): Promise<string | void>;
-  /** Waits and checks after the change, or when check says 'verify'. */
-  verify?: Command[];
-  /** Code that verifies (HTTP checks). Runs after `verify` commands. */
-  verifyRun?(rt: Runtime, check: CheckResult): Promise<string | void>;
+  /** The change, in order (when check says 'todo'). */
+  run?: Item[];
+  /** After the change, or when check says 'verify': waits and checks, in order. */
+  verify?: Item[];
+  /** The result line's detail once verified after a change (else the check's, or what code returned). */
+  outcome?: string;
   /** On failure: a read-only look for a known cause, returned as advice. */
   hint?(rt: Runtime, error: Error): Promise<string | undefined>;
-  /** Bash lines for the transcript, replacing commands + verify there. */
-  transcript?: string[];
   /** `npm run status` prints this check's detail under this label (the mesh's connection, a VIP's answer). */
   statusLabel?: string;
 }
+
+/** Actions that run at the same time, one list per cluster; output stays grouped by list. */
+export interface Lanes {
+  lanes: Action[][];
+}
+
+/** What a step declares: actions in order, some of them side by side. */
+export type Plan = Action | Lanes;
 
 export interface StepOption {
   flag: string;
@@ -88,7 +103,7 @@ export interface Step {
   options?: StepOption[];
   /** Tools the step runs besides kubectl. */
   tools?: Tool[];
-  actions(config: Config, opts: StepOptions): Action[];
+  actions(config: Config, opts: StepOptions): Plan[];
   /**
    * What other steps must have done, checked read-only before this step changes
    * anything (and only then: a finished step costs no extra probe). Returns why

@@ -4,11 +4,12 @@
 //   dry-run     check only, then show the commands and manifests it would run
 //   transcript  no check: print the bash a fresh pair of clusters needs
 // A check that says 'blocked' stops the step before anything is changed.
-import { out, style } from './output.mjs';
-import { bashOf } from './shell.mjs';
+import { out, style, sideBySide } from './output.mjs';
 import { ToolError } from './runtime.mjs';
+import { actionsOf, isCode, isLanes, transcriptOf, verifyBashOf, legacy } from './plan.mjs';
 
 /** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./actions.js').Plan} Plan */
 /** @typedef {import('./actions.js').Command} Command */
 /** @typedef {import('./actions.js').CheckResult} CheckResult */
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
@@ -39,87 +40,130 @@ export class StepFailure extends Error {
  */
 
 /**
- * Runs a step's actions in the runtime's mode (run or dry-run).
+ * How a step's actions run: the runtime, the tally counted into as they run (so
+ * a caller still knows what was changed before an action failed), the step's
+ * prerequisites asked once before the first change, checks started ahead, and
+ * whether nothing has changed yet since those checks were started.
+ * @typedef {{ rt: Runtime, tally: Tally, ready: () => Promise<string | null>, early: Map<Action, Promise<Settled>>,
+ *   fresh: { still: boolean } }} Run
+ * @typedef {{ r: CheckResult } | { e: unknown }} Settled
+ */
+
+/**
+ * Runs a step's plan in the runtime's mode (run or dry-run). Lanes (one per
+ * cluster) run at the same time in a run, one after the other in a dry run or
+ * with --verbose, so probes and plans read in order.
  * @param {Runtime} rt
- * @param {Action[]} actions
- * @param {Tally} [tally] counted into as the actions run, so a caller still
- *   knows what was changed before an action failed
- * @param {() => Promise<string | null>} [ready] the step's prerequisites, asked
- *   once before the first change: a step run out of order changes nothing
- * @param {ReturnType<typeof startChecks>} [early] checks already started
- * @param {{ still: boolean }} [fresh] shared across steps: false once anything changed
+ * @param {readonly Plan[]} plans
+ * @param {{ tally?: Tally, ready?: () => Promise<string | null>, early?: Map<Action, Promise<Settled>>, fresh?: { still: boolean } }} [opts]
+ *   early: checks already started (startChecks); fresh: shared across steps, false once anything changed
  * @returns {Promise<Tally>}
  */
-export async function executeActions(rt, actions, tally = { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, ready,
-  early = startChecks(rt, actions), fresh = { still: true }) {
-  let asked = !ready;
-  for (const [i, action] of actions.entries()) {
-    try {
-      const check = fresh.still ? await settled(early[i]) : await action.check(rt);
-      if (check.state !== 'done' && rt.mode === 'run') fresh.still = false;
-      if (check.state === 'blocked') {
-        throw new StepFailure(action.title, check.message, undefined, { refused: true });
-      }
-      if (check.state === 'done') {
-        tally.ok++;
-        out.result('ok', action.title, check.detail);
-        continue;
-      }
-      if (!asked && ready) {
-        asked = true;
-        const missing = await ready();
-        if (missing) throw new StepFailure(action.title, missing, undefined, { refused: true });
-      }
-      if (rt.mode === 'dry-run') {
-        tally.wouldChange++;
-        out.result('would change', action.title, check.detail);
-        showPlan(action, check);
-        continue;
-      }
-      let detail = check.detail;
-      if (check.state === 'todo') {
-        if (action.run) detail = (await action.run(rt, check)) ?? detail;
-        else for (const cmd of action.commands ?? []) await rt.exec(cmd);
-      }
-      for (const cmd of action.verify ?? []) await rt.exec(cmd);
-      if (action.verifyRun) detail = (await action.verifyRun(rt, check)) ?? detail;
-      if (check.state === 'todo') tally.changed++;
-      else tally.ok++;
-      out.result(check.state === 'todo' ? 'changed' : 'ok', action.title, detail);
-    } catch (err) {
-      tally.failed++;
-      if (rt.signal.aborted) {
-        // Ctrl-C: the command died of the signal; its "exit code null" says nothing.
-        out.result('interrupted', action.title);
-        const why = rt.signal.reason instanceof Error ? rt.signal.reason.message : 'interrupted';
-        throw new StepFailure(action.title, why, undefined, { interrupted: true });
-      }
-      out.result('failed', action.title);
-      if (err instanceof StepFailure) throw err;
-      const error = err instanceof Error ? err : new Error(String(err));
-      const hint = action.hint && !rt.signal.aborted ? await action.hint(rt, error).catch(() => undefined) : undefined;
-      const message = hint ? `${error.message}\n  hint: ${hint}` : error.message;
-      throw new StepFailure(action.title, message, err instanceof ToolError ? err : undefined);
+export async function executePlan(rt, plans, opts = {}) {
+  const tally = opts.tally ?? { ok: 0, changed: 0, failed: 0, wouldChange: 0 };
+  /** @type {Promise<string | null> | undefined} */
+  let asked;
+  const ready = opts.ready;
+  /** @type {Run} */
+  const run = {
+    rt, tally, ready: () => (asked ??= ready ? ready() : Promise.resolve(null)),
+    early: opts.early ?? startChecks(rt, plans), fresh: opts.fresh ?? { still: true },
+  };
+  const together = rt.mode === 'run' && !rt.verbose;
+  for (const plan of plans) {
+    if (!isLanes(plan)) {
+      await runAction(run, legacy(plan));
+      continue;
     }
+    if (!together) {
+      for (const lane of plan.lanes) for (const a of lane) await runAction(run, legacy(a));
+      continue;
+    }
+    // Each lane keeps the early answers while nothing in it has changed: the lanes are independent.
+    const fresh = plan.lanes.map(() => ({ still: run.fresh.still }));
+    const settled = await sideBySide(plan.lanes.map((lane, i) => async () => {
+      for (const a of lane) await runAction({ ...run, fresh: fresh[i] }, legacy(a));
+    }));
+    run.fresh.still = fresh.every((f) => f.still);
+    const failed = settled.find((x) => x.status === 'rejected');
+    if (failed) throw failed.reason;
   }
   return tally;
 }
 
 /**
- * Starts the checks of these actions at once. Checks only read, so a finished
- * step costs its slowest probe, not the sum. executeActions uses an answer only
- * while nothing before it has been changed or waited for (`fresh.still`); after
- * that, each action is checked afresh.
- * @param {Runtime} rt
- * @param {Action[]} actions
- * @returns {Promise<{ r: CheckResult } | { e: unknown }>[]}
+ * check → (change) → verify for one action, reported as ok / changed / failed.
+ * @param {Run} run
+ * @param {Action} action
  */
-export function startChecks(rt, actions) {
-  return actions.map((a) => a.check(rt).then((r) => ({ r }), (e) => ({ e })));
+async function runAction(run, action) {
+  const { rt, tally } = run;
+  try {
+    const early = run.fresh.still ? run.early.get(action) : undefined;
+    const check = early ? await settled(early) : await rt.checking(() => action.check(rt));
+    if (check.state !== 'done' && rt.mode === 'run') run.fresh.still = false;
+    if (check.state === 'blocked') {
+      throw new StepFailure(action.title, check.message, undefined, { refused: true });
+    }
+    if (check.state === 'done') {
+      tally.ok++;
+      out.result('ok', action.title, check.detail);
+      return;
+    }
+    const missing = await run.ready();
+    if (missing) throw new StepFailure(action.title, missing, undefined, { refused: true });
+    if (rt.mode === 'dry-run') {
+      tally.wouldChange++;
+      out.result('would change', action.title, check.detail);
+      showPlan(action, check);
+      return;
+    }
+    let detail = action.outcome ?? check.detail;
+    const items = [...(check.state === 'todo' ? action.run ?? [] : []), ...(action.verify ?? [])];
+    for (const item of items) {
+      if (isCode(item)) detail = (await rt.changing(() => item.run(rt, check))) ?? detail;
+      else await rt.exec(/** @type {Command} */ (item));
+    }
+    if (check.state === 'todo') tally.changed++;
+    else tally.ok++;
+    out.result(check.state === 'todo' ? 'changed' : 'ok', action.title, detail);
+  } catch (err) {
+    tally.failed++;
+    if (rt.signal.aborted) {
+      // Ctrl-C: the command died of the signal; its "exit code null" says nothing.
+      out.result('interrupted', action.title);
+      const why = rt.signal.reason instanceof Error ? rt.signal.reason.message : 'interrupted';
+      throw new StepFailure(action.title, why, undefined, { interrupted: true });
+    }
+    out.result('failed', action.title);
+    if (err instanceof StepFailure) throw err;
+    const error = err instanceof Error ? err : new Error(String(err));
+    const hint = action.hint && !rt.signal.aborted ? await action.hint(rt, error).catch(() => undefined) : undefined;
+    const message = hint ? `${error.message}\n  hint: ${hint}` : error.message;
+    throw new StepFailure(action.title, message, err instanceof ToolError ? err : undefined);
+  }
 }
 
 /**
- * @param {Promise<{ r: CheckResult } | { e: unknown }>} p
+ * Starts the checks of a plan's actions at once. Checks only read, so a
+ * finished step costs its slowest probe, not the sum, and checks asking the
+ * same question share one answer (the runtime's read sharing). An answer is
+ * used only while nothing before it has been changed or waited for
+ * (`fresh.still`); after that, the action is checked afresh.
+ * @param {Runtime} rt
+ * @param {readonly Plan[]} plans
+ * @returns {Map<Action, Promise<Settled>>}
+ */
+export function startChecks(rt, plans) {
+  return new Map(actionsOf(plans).map((a) => {
+    /** @type {Promise<Settled>} */
+    const answer = rt.checking(() => a.check(rt)).then((r) => ({ r }), (e) => ({ e }));
+    return [a, answer];
+  }));
+}
+
+/**
+ * @param {Promise<Settled>} p
  * @returns {Promise<CheckResult>}
  */
 async function settled(p) {
@@ -130,12 +174,6 @@ async function settled(p) {
 
 /** What --dry-run shows for an action that would change something. @param {Action} action @param {CheckResult} check */
 function showPlan(action, check) {
-  const lines = check.state === 'todo' ? transcriptOf(action) : (action.verify ?? []).map(bashOf);
+  const lines = check.state === 'todo' ? transcriptOf(action) : verifyBashOf(action);
   for (const l of lines) out.info(style.dim(l.replace(/^/gm, '    ')));
-}
-
-/** The bash lines of an action, for transcripts. @param {Action} action */
-export function transcriptOf(action) {
-  if (action.transcript) return action.transcript;
-  return [...(action.commands ?? []), ...(action.verify ?? [])].map(bashOf);
 }

@@ -5,6 +5,7 @@
 import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Runtime } from './runtime.mjs';
+import { actionsOf } from './plan.mjs';
 
 /** @typedef {import('./actions.js').Step} Step */
 /** @typedef {import('./types.js').Config} Config */
@@ -37,8 +38,8 @@ export async function firstUndoneBefore(id, config, signal) {
   const rt = new Runtime({ config, mode: 'run', verbose: false, signal });
   try {
     for (const step of await stepsBefore(id, config)) {
-      for (const action of step.actions(config, { flags: new Set() })) {
-        const check = await action.check(rt);
+      for (const action of actionsOf(step.actions(config, { flags: new Set() }))) {
+        const check = await rt.checking(() => action.check(rt));
         if (check.state !== 'done' && check.state !== 'verify') return step;
       }
     }

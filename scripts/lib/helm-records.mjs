@@ -48,7 +48,7 @@ export async function dropUnfinished(rt, clusters, since) {
     const deployed = history.some((r) => r.status === 'deployed');
     for (const r of history) {
       if (!(Date.parse(r.since) >= since) || !(/^pending-/.test(r.status) || (r.status === 'failed' && !deployed))) continue;
-      await rt.exec(kubectl(c, 'delete', 'secret', '-n', 'kube-system', r.secret, '--ignore-not-found'));
+      await rt.exec(kubectl`--context ${c.context} delete secret -n kube-system ${r.secret} --ignore-not-found`);
     }
   }
 }

@@ -4,7 +4,7 @@
 // the configured type; `connect` gives each cluster the other's address and
 // certificates (Helm upgrades on both). Both are checked before they run:
 // re-running them would only add Helm revisions.
-import { cilium, kubectl, duration, withOpts } from './commands.mjs';
+import { cilium } from './commands.mjs';
 import { getObjects, deploymentReady, lbIp, ciliumRelease } from './probes.mjs';
 import { ToolError } from './runtime.mjs';
 import { POOL_RESOURCE, MESH_POOL } from './manifests.mjs';
@@ -12,72 +12,66 @@ import { caMismatchHint, saysCaMismatch, sameIpHint, sharedMeshIps } from './dia
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
-/** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./actions.js').CheckResult} CheckResult */
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
 
 export const APISERVER = 'clustermesh-apiserver';
 
 /**
+ * Step 06's check on one cluster: done when the clustermesh-apiserver is ready
+ * and (type LoadBalancer) has the cluster's ClusterMesh IP; blocked when it is
+ * enabled otherwise (another Service type, another IP) or step 04 is not done.
+ * @param {Runtime} rt
  * @param {Config} config
  * @param {ClusterConfig} c
- * @returns {Action}
+ * @returns {Promise<CheckResult>}
  */
-export function enableMesh(config, c) {
+export async function meshEnabled(rt, config, c) {
   const type = config.meshServiceType;
   const lb = type === 'LoadBalancer';
-  const probe = [`deploy/${APISERVER}`, `svc/${APISERVER}`, `${POOL_RESOURCE}/${MESH_POOL}`];
-  return {
-    title: `Enable ClusterMesh on ${c.context} (clustermesh-apiserver, Service type ${type}${lb ? `, IP ${c.meshIp}` : ''})`,
-    cluster: c,
-    async check(rt) {
-      let live;
-      try {
-        live = await getObjects(rt, c, 'kube-system', probe);
-      } catch (err) {
-        if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {
-          return { state: 'blocked', message: `Cilium's pools are not available on ${c.context}: run steps 01–04 first.` };
-        }
-        throw err;
-      }
-      if (lb && !live.has(`ciliumloadbalancerippool/${MESH_POOL}`)) { // NodePort: step 04 makes no mesh pool
-        return { state: 'blocked', message: `the ClusterMesh pool is missing on ${c.context}: run step 04 (npm run 04) first.` };
-      }
-      const svc = live.get(`service/${APISERVER}`);
-      const deploy = live.get(`deployment/${APISERVER}`);
-      if (!svc && !deploy) return { state: 'todo', detail: 'not enabled yet' };
-      if (svc && svc.spec?.type !== type) {
-        return {
-          state: 'blocked',
-          message: `ClusterMesh on ${c.context} is enabled with Service type ${svc.spec?.type}, not ${type}. ` +
-            `Set MESH_SERVICE_TYPE=${svc.spec?.type}, or run \`cilium clustermesh disable --context ${c.context}\` and this step again.`,
-        };
-      }
-      const ip = lbIp(svc);
-      if (lb && ip && ip !== c.meshIp) return { state: 'blocked', message: wrongIp(c, ip) };
-      if (deploymentReady(deploy) && (!lb || ip)) {
-        return { state: 'done', detail: lb ? `reachable at ${ip}:2379` : 'NodePort' };
-      }
-      return { state: 'verify', detail: 'enabled; waiting for it to be ready' };
-    },
-    commands: [withOpts(cilium(c, 'clustermesh enable', '--service-type', type), { helm: [c] })],
-    verify: [
-      ...(lb ? [withOpts(kubectl(c, 'wait', '-n', 'kube-system', `--for=jsonpath={.status.loadBalancer.ingress[0].ip}=${c.meshIp}`,
-        `svc/${APISERVER}`, `--timeout=${duration(config.timeouts.resources)}`),
-      { wait: { what: `${APISERVER} on ${c.context} to get ${c.meshIp}`, timeout: config.timeouts.resources } })] : []),
-      withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
-        { wait: { what: `clustermesh-apiserver on ${c.context}`, timeout: config.timeouts.mesh }, read: true }),
-    ],
-    async hint(rt) {
-      const live = await getObjects(rt, c, 'kube-system', [`svc/${APISERVER}`]);
-      const ip = lbIp(live.get(`service/${APISERVER}`));
-      if (ip && ip !== c.meshIp) return wrongIp(c, ip);
-      if (!ip && lb) {
-        return `the ${APISERVER} Service has no LoadBalancer IP. Check that pool ${MESH_POOL} holds ${c.meshIp} and is not ` +
-          `conflicting (\`kubectl --context ${c.context} get ippools\`), and that Cilium's operator runs.`;
-      }
-      return undefined;
-    },
-  };
+  let live;
+  try {
+    live = await getObjects(rt, c, 'kube-system', [`deploy/${APISERVER}`, `svc/${APISERVER}`, `${POOL_RESOURCE}/${MESH_POOL}`]);
+  } catch (err) {
+    if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {
+      return { state: 'blocked', message: `Cilium's pools are not available on ${c.context}: run steps 01–04 first.` };
+    }
+    throw err;
+  }
+  if (lb && !live.has(`ciliumloadbalancerippool/${MESH_POOL}`)) { // NodePort: step 04 makes no mesh pool
+    return { state: 'blocked', message: `the ClusterMesh pool is missing on ${c.context}: run step 04 (npm run 04) first.` };
+  }
+  const svc = live.get(`service/${APISERVER}`);
+  const deploy = live.get(`deployment/${APISERVER}`);
+  if (!svc && !deploy) return { state: 'todo', detail: 'not enabled yet' };
+  if (svc && svc.spec?.type !== type) {
+    return {
+      state: 'blocked',
+      message: `ClusterMesh on ${c.context} is enabled with Service type ${svc.spec?.type}, not ${type}. ` +
+        `Set MESH_SERVICE_TYPE=${svc.spec?.type}, or run \`cilium clustermesh disable --context ${c.context}\` and this step again.`,
+    };
+  }
+  const ip = lbIp(svc);
+  if (lb && ip && ip !== c.meshIp) return { state: 'blocked', message: wrongIp(c, ip) };
+  if (deploymentReady(deploy) && (!lb || ip)) {
+    return { state: 'done', detail: lb ? `reachable at ${ip}:2379` : 'NodePort' };
+  }
+  return { state: 'verify', detail: 'enabled; waiting for it to be ready' };
+}
+
+/**
+ * Why step 06 failed on a cluster, when the Service shows it.
+ * @param {Runtime} rt @param {Config} config @param {ClusterConfig} c
+ */
+export async function enableHint(rt, config, c) {
+  const live = await getObjects(rt, c, 'kube-system', [`svc/${APISERVER}`]);
+  const ip = lbIp(live.get(`service/${APISERVER}`));
+  if (ip && ip !== c.meshIp) return wrongIp(c, ip);
+  if (!ip && config.meshServiceType === 'LoadBalancer') {
+    return `the ${APISERVER} Service has no LoadBalancer IP. Check that pool ${MESH_POOL} holds ${c.meshIp} and is not ` +
+      `conflicting (\`kubectl --context ${c.context} get ippools\`), and that Cilium's operator runs.`;
+  }
+  return undefined;
 }
 
 /** @param {ClusterConfig} c @param {string} ip */
@@ -102,7 +96,7 @@ function wrongIp(c, ip) {
  */
 export async function meshStatus(rt, c) {
   try {
-    return await rt.probeJson(cilium(c, 'clustermesh status', '-o', 'json'));
+    return await rt.probeJson(cilium`clustermesh status --context ${c.context} -o json`);
   } catch (err) {
     if (!(err instanceof ToolError) || err.killed) throw err;
     if (new RegExp(`services? "${APISERVER}" not found|configmaps? "cilium-config" not found`).test(err.stderr)) return null;
@@ -168,51 +162,38 @@ export function meshPeers(values) {
 }
 
 /**
+ * Step 07's check: done when each side lists the other as connected, counted
+ * as `cilium clustermesh status` counts; 'verify' when connect ran (both sides
+ * have the other configured) and the agents are still connecting.
+ * @param {Runtime} rt
  * @param {Config} config
- * @returns {Action}
+ * @returns {Promise<CheckResult>}
  */
-export function connectMesh(config) {
-  const { a, b } = config;
-  return {
-    title: `Connect ${a.context} and ${b.context}`,
-    async check(rt) {
-      const [sa, sb] = await Promise.all([meshStatus(rt, a), meshStatus(rt, b)]);
-      const sides = /** @type {const} */ ([[a, sa], [b, sb]]);
-      for (const [c, s] of sides) {
-        if (!s || (!s.notReady && !s.access_information)) {
-          return { state: 'blocked', message: `ClusterMesh is not enabled on ${c.context}: run step 06 (npm run 06) first.` };
-        }
-      }
-      const waiting = sides.filter(([, s]) => s.notReady).map(([c, s]) => `on ${c.context} ${s.notReady}`);
-      if (waiting.length) {
-        // The status cannot tell whether connect ran: the Helm values do.
-        const [ra, rb] = await Promise.all([ciliumRelease(rt, a), ciliumRelease(rt, b)]);
-        const detail = `ClusterMesh is not ready yet: ${waiting.join('; ')}`;
-        if (meshPeers(ra?.values).includes(b.name) && meshPeers(rb?.values).includes(a.name)) {
-          return { state: 'verify', detail: `connected in the settings; ${detail}` };
-        }
-        return { state: 'blocked', message: `${detail}. Run step 06 (npm run 06), which waits for it, then this step again.` };
-      }
-      const ab = peerConnection(sa, b.name);
-      const ba = peerConnection(sb, a.name);
-      if (ab.connected && ba.connected) return { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` };
-      const configured = sa.connectivity?.clusters?.[b.name] && sb.connectivity?.clusters?.[a.name];
-      return configured
-        ? { state: 'verify', detail: `configured; waiting for the connection (${a.context} to ${ab.detail}; ${b.context} to ${ba.detail})` }
-        : { state: 'todo', detail: 'not connected' };
-    },
-    statusLabel: 'mesh',
-    commands: [withOpts(cilium(a, 'clustermesh connect', '--destination-context', b.context), { helm: [a, b] })],
-    verify: [a, b].map((c) => withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', duration(config.timeouts.mesh)),
-      { wait: { what: `${c.context} to connect to the other cluster`, timeout: config.timeouts.mesh }, read: true })),
-    // `clustermesh status --wait` ends well only once every agent is connected, on both sides.
-    async verifyRun() {
-      return `${a.name} ⇄ ${b.name} connected`;
-    },
-    async hint(rt, error) {
-      return meshHint(rt, config, error);
-    },
-  };
+export async function meshConnection(rt, { a, b }) {
+  const [sa, sb] = await Promise.all([meshStatus(rt, a), meshStatus(rt, b)]);
+  const sides = /** @type {const} */ ([[a, sa], [b, sb]]);
+  for (const [c, s] of sides) {
+    if (!s || (!s.notReady && !s.access_information)) {
+      return { state: 'blocked', message: `ClusterMesh is not enabled on ${c.context}: run step 06 (npm run 06) first.` };
+    }
+  }
+  const waiting = sides.filter(([, s]) => s.notReady).map(([c, s]) => `on ${c.context} ${s.notReady}`);
+  if (waiting.length) {
+    // The status cannot tell whether connect ran: the Helm values do.
+    const [ra, rb] = await Promise.all([ciliumRelease(rt, a), ciliumRelease(rt, b)]);
+    const detail = `ClusterMesh is not ready yet: ${waiting.join('; ')}`;
+    if (meshPeers(ra?.values).includes(b.name) && meshPeers(rb?.values).includes(a.name)) {
+      return { state: 'verify', detail: `connected in the settings; ${detail}` };
+    }
+    return { state: 'blocked', message: `${detail}. Run step 06 (npm run 06), which waits for it, then this step again.` };
+  }
+  const ab = peerConnection(sa, b.name);
+  const ba = peerConnection(sb, a.name);
+  if (ab.connected && ba.connected) return { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` };
+  const configured = sa.connectivity?.clusters?.[b.name] && sb.connectivity?.clusters?.[a.name];
+  return configured
+    ? { state: 'verify', detail: `configured; waiting for the connection (${a.context} to ${ab.detail}; ${b.context} to ${ba.detail})` }
+    : { state: 'todo', detail: 'not connected' };
 }
 
 /**
@@ -221,7 +202,7 @@ export function connectMesh(config) {
  * @param {Config} config
  * @param {Error} error
  */
-async function meshHint(rt, config, error) {
+export async function meshHint(rt, config, error) {
   const text = error instanceof ToolError ? `${error.stderr}\n${error.stdout}` : error.message;
   if (saysCaMismatch(text)) return caMismatchHint(config.a.context, config.b.context);
   const named = identityHint(text);

@@ -2,6 +2,7 @@
 // What the runbook prints. One place decides colours and how commands, results
 // and waits look, so every step reads the same way. Colours are zx's chalk.
 import { chalk } from 'zx';
+import { AsyncLocalStorage } from 'node:async_hooks';
 
 /**
  * Whether to print colour: NO_COLOR (any value but empty) and FORCE_COLOR=0 (or
@@ -30,8 +31,50 @@ export const style = {
 /** Whether stdout is a terminal (a live wait line instead of one every 10 s). */
 export const isTerminal = tty;
 
+/**
+ * Output of actions that run side by side (one lane per cluster): the first
+ * lane prints as it goes, the others into a buffer that is printed, in order,
+ * once the lanes before them are done; from then on they print as they go.
+ * @typedef {{ buffer: { err: boolean, text: string }[] | null }} Lane
+ */
+/** @type {AsyncLocalStorage<Lane>} */
+const lanes = new AsyncLocalStorage();
+
+/**
+ * Runs each function in a lane of its own, at the same time; output stays grouped by lane.
+ * @template T
+ * @param {(() => Promise<T>)[]} fns
+ * @returns {Promise<PromiseSettledResult<T>[]>}
+ */
+export async function sideBySide(fns) {
+  /** @type {Lane[]} */
+  const all = fns.map((_, i) => ({ buffer: i === 0 ? null : [] }));
+  const done = fns.map((fn, i) => lanes.run(all[i], fn));
+  /** @type {PromiseSettledResult<T>[]} */
+  const results = [];
+  for (const [i, p] of done.entries()) {
+    results.push(await p.then((value) => ({ status: /** @type {const} */ ('fulfilled'), value }),
+      (reason) => ({ status: /** @type {const} */ ('rejected'), reason })));
+    const next = all[i + 1];
+    if (!next) continue;
+    for (const l of next.buffer ?? []) (l.err ? process.stderr : process.stdout).write(l.text);
+    next.buffer = null;
+  }
+  return results;
+}
+
+/** Whether this code runs in a lane that prints into a buffer now. */
+const buffered = () => Boolean(lanes.getStore()?.buffer);
+
+/** @param {string} text @param {boolean} err */
+function emit(text, err) {
+  const buffer = lanes.getStore()?.buffer;
+  if (buffer) buffer.push({ err, text });
+  else (err ? process.stderr : process.stdout).write(text);
+}
+
 /** @param {string} s */
-const write = (s) => process.stdout.write(s + '\n');
+const write = (s) => emit(s + '\n', false);
 
 export const out = {
   /** @param {string} id @param {string} title */
@@ -49,7 +92,7 @@ export const out = {
   /** @param {string} text */
   warn(text) { write(style.yellow(text)); },
   /** @param {string} text */
-  error(text) { process.stderr.write(style.red(text) + '\n'); },
+  error(text) { emit(style.red(text) + '\n', true); },
   /** @param {'ok'|'changed'|'failed'|'would change'|'interrupted'} verdict @param {string} title @param {string} [detail] */
   result(verdict, title, detail) {
     const mark = { ok: style.green('✔ ok     '), changed: style.yellow('✚ changed'), failed: style.red('✘ failed '),
@@ -68,10 +111,16 @@ export const out = {
 export function showWait(what, timeoutSeconds) {
   const started = Date.now();
   const line = () => `  ⏳ waiting for ${what} — ${Math.round((Date.now() - started) / 1000)}s of ${timeoutSeconds}s`;
+  // A lane printing into its buffer shows no wait: the lane on screen does.
   if (tty) {
-    const timer = setInterval(() => process.stdout.write(`\r${style.dim(line())}\x1b[K`), 1000);
-    return () => { clearInterval(timer); process.stdout.write('\r\x1b[K'); };
+    let drawn = false;
+    const timer = setInterval(() => {
+      if (buffered()) return;
+      drawn = true;
+      process.stdout.write(`\r${style.dim(line())}\x1b[K`);
+    }, 1000);
+    return () => { clearInterval(timer); if (drawn) process.stdout.write('\r\x1b[K'); };
   }
-  const timer = setInterval(() => write(line()), 10_000);
+  const timer = setInterval(() => { if (!buffered()) write(line()); }, 10_000);
   return () => clearInterval(timer);
 }

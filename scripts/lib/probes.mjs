@@ -47,10 +47,9 @@ const revisionOf = (s) => Number(s.metadata?.labels?.version ?? 0);
  * @returns {Promise<HelmRelease | null>}
  */
 export async function ciliumRelease(rt, c) {
-  const list = await rt.probeJson({
-    ...kubectl(c, 'get', 'secret', '-n', 'kube-system', '-l', 'owner=helm,name=cilium,status=deployed', '-o', 'json'),
-    secret: true, // Helm release Secrets hold the values; not Secret keys, but not for the screen either
-  });
+  // Helm release Secrets hold the values; not Secret keys, but not for the screen either.
+  const list = await rt.probeJson(
+    kubectl`--context ${c.context} get secret -n kube-system -l owner=helm,name=cilium,status=deployed -o json`.holdsSecret());
   const latest = (list.items ?? []).sort((/** @type {any} */ x, /** @type {any} */ y) => revisionOf(y) - revisionOf(x))[0];
   return latest ? releaseOf(latest) : null;
 }
@@ -64,10 +63,7 @@ export async function ciliumRelease(rt, c) {
  * @returns {Promise<HelmRelease[]>}
  */
 export async function ciliumReleases(rt, c) {
-  const list = await rt.probeJson({
-    ...kubectl(c, 'get', 'secret', '-n', 'kube-system', '-l', 'owner=helm,name=cilium', '-o', 'json'),
-    secret: true,
-  });
+  const list = await rt.probeJson(kubectl`--context ${c.context} get secret -n kube-system -l owner=helm,name=cilium -o json`.holdsSecret());
   return (list.items ?? []).sort((/** @type {any} */ x, /** @type {any} */ y) => revisionOf(y) - revisionOf(x)).map(releaseOf);
 }
 
@@ -78,10 +74,7 @@ export async function ciliumReleases(rt, c) {
  * @returns {Promise<any | null>}
  */
 export async function ciliumCa(rt, c) {
-  const list = await rt.probeJson({
-    ...kubectl(c, 'get', 'secret', '-n', 'kube-system', 'cilium-ca', '-o', 'json', '--ignore-not-found'),
-    secret: true,
-  });
+  const list = await rt.probeJson(kubectl`--context ${c.context} get secret -n kube-system cilium-ca -o json --ignore-not-found`.holdsSecret());
   return list.kind === 'Secret' ? list : null;
 }
 
@@ -96,7 +89,7 @@ export async function ciliumCa(rt, c) {
  */
 export async function getObjects(rt, c, namespace, refs) {
   const ns = namespace ? ['-n', namespace] : [];
-  const res = await rt.probeJson(kubectl(c, 'get', ...ns, ...refs, '-o', 'json', '--ignore-not-found'));
+  const res = await rt.probeJson(kubectl`--context ${c.context} get ${ns} ${refs} -o json --ignore-not-found`);
   const items = res.kind === 'List' ? res.items : res.items ?? [res];
   return new Map(items.filter(Boolean).map((/** @type {any} */ o) => [`${o.kind.toLowerCase()}/${o.metadata.name}`, o]));
 }

@@ -14,7 +14,7 @@
 // how long it ran and why that deadline. Secret output is never printed. Every
 // process start is counted (the benchmark reads the counts).
 import { $ } from 'zx';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { commandLine, shellQuote } from './shell.mjs';
@@ -22,6 +22,8 @@ import { out, showWait } from './output.mjs';
 import { getObjects } from './probes.mjs';
 import { unfinishedRevisions, dropUnfinished } from './helm-records.mjs';
 import { tempPrefix } from './lock.mjs';
+import { contextOf } from './commands.mjs';
+import { SharedReads, asCheck, asChange, inCheck } from './shared-reads.mjs';
 
 /** @typedef {import('./actions.js').Command} Command */
 /** @typedef {import('./types.js').Config} Config */
@@ -98,9 +100,11 @@ export const sleep = (ms, signal) => new Promise((resolve, reject) => {
 export class Runtime {
   /**
    * @param {{ config: Config, mode: Mode, verbose?: boolean, signal?: AbortSignal, retries?: number,
-   *   bounds?: { plain: number, margin: number } }} opts bounds: PLAIN_DEADLINE and DEADLINE_MARGIN unless given
+   *   bounds?: { plain: number, margin: number }, reads?: SharedReads }} opts bounds: PLAIN_DEADLINE and DEADLINE_MARGIN
+   *   unless given; reads: answers shared with other runtimes of the run
    */
   constructor(opts) {
+    this.reads = opts.reads ?? new SharedReads();
     this.config = opts.config;
     this.mode = opts.mode;
     this.verbose = opts.verbose ?? false;
@@ -187,12 +191,35 @@ export class Runtime {
   }
 
   /**
-   * A read-only probe: shown with --verbose or --dry-run, retried on transient errors.
+   * A read-only probe: shown with --verbose or --dry-run, retried on transient
+   * errors. Inside a check, it shares the answer of the same probe made since
+   * the last change.
    * @param {Command} cmd
    */
   async probe(cmd) {
-    if (this.verbose || this.mode === 'dry-run') out.probe(this.line(cmd));
-    return this.exec({ ...cmd, read: true }, { quiet: true });
+    const line = this.line(cmd);
+    const read = () => {
+      if (this.verbose || this.mode === 'dry-run') out.probe(line);
+      return this.execute({ ...cmd, read: true }, { quiet: true });
+    };
+    return inCheck() ? this.reads.get(`${line}\0${JSON.stringify(cmd.env ?? {})}`, read) : read();
+  }
+
+  /** Runs a check: its probes may share answers. @template T @param {() => Promise<T>} fn */
+  checking(fn) {
+    return asCheck(fn);
+  }
+
+  /** Runs code that changes or waits: answers read before it no longer count. @template T @param {() => Promise<T>} fn */
+  changing(fn) {
+    this.reads.changed();
+    return asChange(fn);
+  }
+
+  /** The cluster a command talks to (its --context), if it is one of the config's. @param {Command} cmd */
+  clusterOf(cmd) {
+    const ctx = contextOf(cmd.args);
+    return this.config.clusters.find((c) => c.context === ctx);
   }
 
   /**
@@ -213,10 +240,22 @@ export class Runtime {
   /**
    * Runs a command that changes or waits. Printed before it runs.
    * @param {Command} cmd
-   * @param {{ quiet?: boolean }} [opts] quiet: not printed (probes print themselves)
+   * @param {{ quiet?: boolean }} [opts] quiet: not printed
    * @returns {Promise<{ stdout: string, stderr: string }>}
    */
   async exec(cmd, opts = {}) {
+    this.reads.changed();
+    // The tests compare what a run executed with its transcript: one line per command (never Secret data).
+    if (process.env.RUNBOOK_EXEC_LOG) appendFileSync(process.env.RUNBOOK_EXEC_LOG, `${commandLine(cmd.tool, cmd.args)}\n`);
+    return this.execute(cmd, opts);
+  }
+
+  /**
+   * @param {Command} cmd
+   * @param {{ quiet?: boolean }} opts
+   * @returns {Promise<{ stdout: string, stderr: string }>}
+   */
+  async execute(cmd, opts) {
     const line = this.line(cmd);
     if (!opts.quiet) out.command(line);
     let dir = '';
@@ -278,7 +317,7 @@ export class Runtime {
    */
   async lastSeen(cmd) {
     const { namespace, refs, condition } = waitArgs(cmd.args);
-    const c = cmd.cluster;
+    const c = this.clusterOf(cmd);
     if (!c || !refs.length) return '';
     const wanted = `\n  waited ${cmd.wait?.timeout}s for ${cmd.wait?.what}${condition ? ` (${condition})` : ''}`;
     let live;
@@ -297,7 +336,7 @@ export class Runtime {
    * @param {Command} cmd @param {string} line @param {number | null} code @param {string} stderr @param {string} stdout
    */
   failure(cmd, line, code, stderr, stdout) {
-    const c = cmd.cluster;
+    const c = this.clusterOf(cmd);
     if (c && isUnreachable(stderr)) {
       return new ToolError(
         `cluster ${c.label} (context ${c.context}): the API server at ${c.server} is not reachable — ${telling(stderr)}`,

@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, ConfigError } from './config.mjs';
 import { parseArgs, headerComment, UsageError } from './cli.mjs';
 import { Runtime, ToolError } from './runtime.mjs';
-import { executeActions, transcriptOf, StepFailure, startChecks } from './executor.mjs';
+import { executePlan, StepFailure, startChecks } from './executor.mjs';
+import { actionsOf, transcriptOf } from './plan.mjs';
+import { SharedReads } from './shared-reads.mjs';
 import { acquireLock, LockError } from './lock.mjs';
 import { which } from './which.mjs';
 import { out, style } from './output.mjs';
@@ -104,7 +106,7 @@ export function transcript(steps, config, flags) {
   for (const step of steps) {
     lines.push('', `# ${'═'.repeat(76)}`, `# Step ${step.id} — ${step.title}`, `# ${'═'.repeat(76)}`);
     lines.push(...stepHelp(step).split('\n').slice(1).map((l) => (l ? `# ${l}` : '#')));
-    for (const action of step.actions(config, { flags })) {
+    for (const action of actionsOf(step.actions(config, { flags }))) {
       lines.push('', `# ${action.title}`, ...transcriptOf(action));
     }
   }
@@ -125,8 +127,9 @@ export function transcript(steps, config, flags) {
 export async function runSteps(steps, config, opts) {
   /** @type {StepResult[]} */
   const results = [];
+  const reads = new SharedReads();
   const plans = steps.map((step) => {
-    const rt = new Runtime({ config, mode: opts.mode, verbose: opts.verbose, signal: opts.signal });
+    const rt = new Runtime({ config, mode: opts.mode, verbose: opts.verbose, signal: opts.signal, reads });
     return { step, rt, actions: step.actions(config, { flags: opts.flags }) };
   });
   // A plain run checks every step at once: a finished runbook (a re-run, a resume
@@ -142,9 +145,11 @@ export async function runSteps(steps, config, opts) {
     const result = { step, tally: { ok: 0, changed: 0, failed: 0, wouldChange: 0 }, seconds: 0, counts: rt.counts };
     results.push(result);
     try {
-      await executeActions(rt, actions, result.tally,
-        step.ready && (() => /** @type {NonNullable<Step['ready']>} */ (step.ready)(rt, config)),
-        early[i] ?? startChecks(rt, actions), ahead ? fresh : { still: true });
+      await executePlan(rt, actions, {
+        tally: result.tally,
+        ready: step.ready && (() => /** @type {NonNullable<Step['ready']>} */ (step.ready)(rt, config)),
+        early: early[i], fresh: ahead ? fresh : { still: true },
+      });
     } catch (err) {
       if (!(err instanceof StepFailure)) throw err;
       result.tally.failed = 1;
