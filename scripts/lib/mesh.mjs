@@ -8,7 +8,7 @@ import { cilium } from './commands.mjs';
 import { getObjects, deploymentReady, lbIp, ciliumRelease } from './probes.mjs';
 import { ToolError } from './runtime.mjs';
 import { POOL_RESOURCE, MESH_POOL } from './manifests.mjs';
-import { caMismatchHint, saysCaMismatch, sameIpHint, sharedMeshIps } from './diagnose.mjs';
+import { caMismatchHint, saysCaMismatch, sameIpHint, sharedMeshIps } from './known-failures.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */

@@ -1,6 +1,6 @@
 // @ts-check
 // The diagnostics bundle: when a step fails, what a helper would ask for first,
-// saved in one folder, and the known failure it shows (scripts/lib/diagnose.mjs).
+// saved in one folder, and the known failure it shows (scripts/lib/known-failures.mjs).
 //
 //   <dir>/<UTC time>/   summary.txt     the failure, the hints, what could not be collected
 //                       failure.txt     the failing action and command with its stderr/stdout
@@ -26,16 +26,17 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
-import { diagnose } from './diagnose.mjs';
+import { diagnose } from './known-failures.mjs';
+import { scrubText, redact } from './redact.mjs';
 import { POOL_CRD, L2_CRD } from './manifests.mjs';
 import { commandLine } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
-/** @typedef {import('./diagnose.mjs').ClusterData} ClusterData */
-/** @typedef {import('./diagnose.mjs').DiagnosisData} DiagnosisData */
-/** @typedef {import('./diagnose.mjs').Finding} Finding */
-/** @template T @typedef {import('./diagnose.mjs').Got<T>} Got */
+/** @typedef {import('./known-failures.mjs').ClusterData} ClusterData */
+/** @typedef {import('./known-failures.mjs').DiagnosisData} DiagnosisData */
+/** @typedef {import('./known-failures.mjs').Finding} Finding */
+/** @template T @typedef {import('./known-failures.mjs').Got<T>} Got */
 
 /** Where bundles go unless RUNBOOK_DIAGNOSTICS_DIR says otherwise: .runbook/diagnostics in the runbook's folder. */
 export const DEFAULT_DIR = fileURLToPath(new URL('../../.runbook/diagnostics/', import.meta.url));
@@ -64,59 +65,6 @@ export const diagnosticsOff = (env) => /^(off|false|no|0)$/i.test((env.RUNBOOK_D
 
 /** @param {NodeJS.ProcessEnv} env */
 export const diagnosticsDir = (env) => (env.RUNBOOK_DIAGNOSTICS_DIR?.trim() ? resolve(env.RUNBOOK_DIAGNOSTICS_DIR.trim()) : DEFAULT_DIR);
-
-// ---- scrubbing --------------------------------------------------------------------
-
-const PEM_KEY = /-----BEGIN ([A-Z0-9 ]*)PRIVATE KEY-----[\s\S]*?-----END \1PRIVATE KEY-----/g;
-/** A BEGIN line whose END is missing (cut off): everything key-like after it. */
-const PEM_KEY_HEAD = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[A-Za-z0-9+/=\s\\:,-]*/g;
-const BASE64_RUN = /[A-Za-z0-9+/]{40,}={0,2}/g;
-export const REMOVED = '[private key removed]';
-
-/**
- * Cuts everything that looks like a PEM private key out of a text: PEM blocks
- * (also with escaped newlines, as in JSON) and base64 strings that decode to one.
- * @param {string} text
- */
-export function scrubText(text) {
-  let s = text.replace(PEM_KEY, REMOVED).replace(PEM_KEY_HEAD, REMOVED);
-  s = s.replace(BASE64_RUN, (run) => {
-    const decoded = Buffer.from(run, 'base64').toString('latin1');
-    return /PRIVATE KEY-----/.test(decoded) ? REMOVED : run;
-  });
-  return s;
-}
-
-/** Fields of `cilium clustermesh status -o json` that may carry keys (the CLI's accessInformation). */
-const KEY_FIELDS = new Set(['client_key', 'external_workload_key', 'tls.key', 'ca.key', 'private_key', 'privateKey']);
-
-/**
- * A copy without Secret contents: objects of kind Secret lose data and
- * stringData (their keys are kept, valued "<removed>"), and string fields named
- * like keys are dropped.
- * @param {any} v
- * @returns {any}
- */
-export function redact(v) {
-  if (Array.isArray(v)) return v.map(redact);
-  if (!v || typeof v !== 'object') return v;
-  /** @type {Record<string, any>} */
-  const o = {};
-  const secret = v.kind === 'Secret';
-  for (const [k, x] of Object.entries(v)) {
-    if (secret && (k === 'data' || k === 'stringData')) {
-      o[k] = x && typeof x === 'object' ? Object.fromEntries(Object.keys(x).map((n) => [n, '<removed>'])) : '<removed>';
-    } else if (KEY_FIELDS.has(k) && typeof x === 'string') {
-      o[k] = '<removed>';
-    } else {
-      o[k] = redact(x);
-    }
-  }
-  if (secret && o.metadata?.annotations?.['kubectl.kubernetes.io/last-applied-configuration']) {
-    o.metadata = { ...o.metadata, annotations: { ...o.metadata.annotations, 'kubectl.kubernetes.io/last-applied-configuration': '<removed>' } };
-  }
-  return o;
-}
 
 // ---- collecting ---------------------------------------------------------------------
 

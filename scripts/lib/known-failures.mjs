@@ -1,6 +1,6 @@
 // @ts-check
 // Known reasons why a step fails, recognised from what the diagnostics bundle
-// collected (scripts/lib/diagnostics.mjs): `cilium status`, `cilium clustermesh
+// collected (scripts/lib/diagnostics-bundle.mjs): `cilium status`, `cilium clustermesh
 // status`, the Services, pools, CRDs, nodes and K3s ServiceLB objects of both
 // clusters, and the failing command. Pure functions: data in, advice out, so each
 // recogniser can be tested on crafted data. Each returns a hint or null; a hint

@@ -1,5 +1,5 @@
 // @ts-check
-// The recognisers of known failures (scripts/lib/diagnose.mjs) on crafted data:
+// The recognisers of known failures (scripts/lib/known-failures.mjs) on crafted data:
 // a healthy pair of clusters, then one fault at a time; each fault gives its
 // hint and no other recogniser's, and unrelated data gives none. Then the
 // bundle's second line of defence (scrubbing keys, redacting Secrets) and a
@@ -9,12 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import {
   diagnose, crdsNotReady, caMismatch, sameLbIp, serviceLb, poolMismatch, poolsHolding, sharedMeshIps, RECOGNISERS,
-} from '../../scripts/lib/diagnose.mjs';
-import { scrubText, redact, saveDiagnostics, diagnosticsOff, diagnosticsDir, DEFAULT_DIR, REMOVED } from '../../scripts/lib/diagnostics.mjs';
+} from '../../scripts/lib/known-failures.mjs';
+import { saveDiagnostics, diagnosticsOff, diagnosticsDir, DEFAULT_DIR } from '../../scripts/lib/diagnostics-bundle.mjs';
+import { scrubText, redact, REMOVED } from '../../scripts/lib/redact.mjs';
 import { articleConfig, tempDir, ROOT } from '../support/config-fixture.mjs';
 
-/** @typedef {import('../../scripts/lib/diagnose.mjs').DiagnosisData} DiagnosisData */
-/** @typedef {import('../../scripts/lib/diagnose.mjs').ClusterData} ClusterData */
+/** @typedef {import('../../scripts/lib/known-failures.mjs').DiagnosisData} DiagnosisData */
+/** @typedef {import('../../scripts/lib/known-failures.mjs').ClusterData} ClusterData */
 
 const POOL_CRD = 'ciliumloadbalancerippools.cilium.io';
 const L2_CRD = 'ciliuml2announcementpolicies.cilium.io';
