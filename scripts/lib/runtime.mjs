@@ -17,9 +17,10 @@ import { $ } from 'zx';
 import { appendFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setMaxListeners } from 'node:events';
+import { setTimeout as delay } from 'node:timers/promises';
 import { commandLine, shellQuote } from './shell.mjs';
 import { out, showWait } from './output.mjs';
-import { getObjects } from './probes.mjs';
+import { lastSeen } from './wait-report.mjs';
 import { unfinishedRevisions, dropUnfinished } from './helm-records.mjs';
 import { tempPrefix } from './lock.mjs';
 import { contextOf } from './commands.mjs';
@@ -85,26 +86,20 @@ export const isTransient = (stderr) => TRANSIENT.some((r) => r.test(stderr));
 export const isUnreachable = (stderr) => UNREACHABLE.some((r) => r.test(stderr));
 
 /**
- * Waits ms, or until signal aborts. The abort listener goes when the time is up:
- * polls sleep hundreds of times on one signal, and listeners left on it make Node
- * print a MaxListenersExceededWarning into the run's output.
+ * Node's abortable timer (it drops its abort listener when the time is up).
  * @param {number} ms @param {AbortSignal} [signal]
  */
-export const sleep = (ms, signal) => new Promise((resolve, reject) => {
-  if (signal?.aborted) return reject(signal.reason);
-  const onAbort = () => { clearTimeout(t); reject(signal?.reason); };
-  const t = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(undefined); }, ms);
-  signal?.addEventListener('abort', onAbort, { once: true });
-});
+export const sleep = (ms, signal) => delay(ms, undefined, { signal });
 
 export class Runtime {
   /**
    * @param {{ config: Config, mode: Mode, verbose?: boolean, signal?: AbortSignal, retries?: number,
-   *   bounds?: { plain: number, margin: number }, reads?: SharedReads }} opts bounds: PLAIN_DEADLINE and DEADLINE_MARGIN
-   *   unless given; reads: answers shared with other runtimes of the run
+   *   bounds?: { plain: number, margin: number }, reads?: SharedReads, step?: string }} opts bounds: PLAIN_DEADLINE and
+   *   DEADLINE_MARGIN unless given; reads: answers shared with other runtimes of the run; step: the id of the step it runs
    */
   constructor(opts) {
     this.reads = opts.reads ?? new SharedReads();
+    this.step = opts.step ?? '';
     this.config = opts.config;
     this.mode = opts.mode;
     this.verbose = opts.verbose ?? false;
@@ -245,8 +240,8 @@ export class Runtime {
    */
   async exec(cmd, opts = {}) {
     this.reads.changed();
-    // The tests compare what a run executed with its transcript: one line per command (never Secret data).
-    if (process.env.RUNBOOK_EXEC_LOG) appendFileSync(process.env.RUNBOOK_EXEC_LOG, `${commandLine(cmd.tool, cmd.args)}\n`);
+    // The tests hold what a run executed to its transcript and step file: step id and argv (never Secret data).
+    if (process.env.RUNBOOK_EXEC_LOG) appendFileSync(process.env.RUNBOOK_EXEC_LOG, `${this.step}\t${JSON.stringify([cmd.tool, ...cmd.args])}\n`);
     return this.execute(cmd, opts);
   }
 
@@ -298,38 +293,13 @@ export class Runtime {
           continue;
         }
         const err = this.failure(cmd, line, p.exitCode, stderr, cmd.secret ? '' : stdout);
-        if (cmd.wait && cmd.tool === 'kubectl' && TIMED_OUT.test(stderr)) err.message += await this.lastSeen(cmd);
+        if (cmd.wait && cmd.tool === 'kubectl' && TIMED_OUT.test(stderr)) err.message += await lastSeen(this, cmd);
         throw err;
       }
     } finally {
       stopWait();
       if (dir) rmSync(dir, { recursive: true, force: true });
     }
-  }
-
-  /**
-   * After `kubectl wait` or `kubectl rollout status` timed out (kubectl then says
-   * only "timed out waiting for the condition"): what it waited for, and the
-   * objects as they are now, read once — the value at the awaited path or the
-   * nearest part of it that exists, replica counts, conditions.
-   * @param {Command} cmd
-   * @returns {Promise<string>} lines to add to the error, or '' when it cannot tell
-   */
-  async lastSeen(cmd) {
-    const { namespace, refs, condition } = waitArgs(cmd.args);
-    const c = this.clusterOf(cmd);
-    if (!c || !refs.length) return '';
-    const wanted = `\n  waited ${cmd.wait?.timeout}s for ${cmd.wait?.what}${condition ? ` (${condition})` : ''}`;
-    let live;
-    try {
-      live = [...(await getObjects(this, c, namespace, refs)).values()];
-    } catch (err) {
-      return `${wanted}\n  last seen: could not read ${refs.join(' ')} (${firstLine(err instanceof ToolError ? err.stderr : String(err))})`;
-    }
-    const seen = live.map((o) => describeObject(o, condition));
-    const missing = refs.length - live.length;
-    if (missing > 0) seen.push(`${missing === refs.length ? refs.join(' ') : `${missing} of ${refs.join(' ')}`} not found`);
-    return `${wanted}\n  last seen on ${c.context}: ${seen.join('; ')}`;
   }
 
   /**
@@ -348,64 +318,6 @@ export class Runtime {
 }
 
 const TIMED_OUT = /timed out waiting|exceeded its progress deadline/i;
-
-/**
- * Namespace, object references and --for condition of a `kubectl wait` or
- * `kubectl rollout status` argv.
- * @param {string[]} args
- */
-export function waitArgs(args) {
-  const at = args.findIndex((a) => a === 'wait' || a === 'rollout');
-  const rest = at < 0 ? [] : args.slice(at + (args[at] === 'rollout' ? 2 : 1));
-  let namespace = null;
-  let condition = '';
-  /** @type {string[]} */
-  const refs = [];
-  for (let i = 0; i < rest.length; i++) {
-    const a = rest[i];
-    if (a === '-n' || a === '--namespace') namespace = rest[++i] ?? null;
-    else if (a.startsWith('--namespace=')) namespace = a.slice('--namespace='.length);
-    else if (a.startsWith('--for=')) condition = a.slice('--for='.length);
-    else if (!a.startsWith('-')) refs.push(a);
-  }
-  return { namespace, refs, condition };
-}
-
-/**
- * One object as a wait left it, in a line: the value at the awaited jsonpath (or
- * the nearest part of the path that exists), a Deployment's replica counts, and
- * its conditions.
- * @param {any} o
- * @param {string} condition the --for value ("jsonpath={.status…}=x", "condition=Established", …)
- */
-export function describeObject(o, condition) {
-  /** @type {string[]} */
-  const parts = [];
-  const jp = /^jsonpath=\{([^}]*)\}(?:=(.*))?$/.exec(condition);
-  if (jp) {
-    const steps = jp[1].replace(/\[(\d+)\]/g, '.$1').split('.').filter(Boolean);
-    const show = (/** @type {string[]} */ st) => st.map((x) => (/^\d+$/.test(x) ? `[${x}]` : `.${x}`)).join('');
-    let v = o;
-    let i = 0;
-    for (; i < steps.length && v !== null && typeof v === 'object' && v[steps[i]] !== undefined; i++) v = v[steps[i]];
-    if (i === steps.length) parts.push(`${show(steps)} is ${brief(v)}${jp[2] !== undefined && String(v) !== jp[2] ? `, not ${jp[2]}` : ''}`);
-    else parts.push(i === 0 ? `no ${show(steps)}` : `${show(steps.slice(0, i))} is ${brief(v)} (no ${show(steps.slice(i))})`);
-  }
-  const st = o.status ?? {};
-  if (o.kind === 'Deployment') {
-    parts.push(`${st.readyReplicas ?? 0} of ${o.spec?.replicas ?? 1} replicas ready (${st.updatedReplicas ?? 0} updated, ${st.availableReplicas ?? 0} available)`);
-  }
-  const conditions = (st.conditions ?? []).map((/** @type {any} */ x) =>
-    `${x.type}=${x.status}${x.reason ? ` (${x.reason})` : ''}${x.message ? `: ${String(x.message).slice(0, 160)}` : ''}`);
-  parts.push(conditions.length ? `conditions ${conditions.join(', ')}` : 'no conditions');
-  return `${o.kind.toLowerCase()}/${o.metadata?.name}: ${parts.join('; ')}`;
-}
-
-/** @param {any} v */
-const brief = (v) => {
-  const s = JSON.stringify(v) ?? String(v);
-  return s.length > 160 ? `${s.slice(0, 157)}...` : s;
-};
 
 /**
  * The line of a tool's stderr that says what went wrong: its last one that is
