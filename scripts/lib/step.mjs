@@ -14,10 +14,11 @@ import { Runtime, ToolError } from './runtime.mjs';
 import { executePlan, StepFailure, startChecks } from './executor.mjs';
 import { actionsOf, transcriptOf } from './plan.mjs';
 import { SharedReads } from './shared-reads.mjs';
+import { exampleConfig } from './example-config.mjs';
 import { acquireLock, LockError } from './lock.mjs';
-import { which } from './which.mjs';
+import { which } from 'zx';
 import { out, style } from './output.mjs';
-import { diagnoseFailure, diagnosticsLines } from './diagnostics.mjs';
+import { diagnoseFailure, diagnosticsLines } from './diagnostics-bundle.mjs';
 import { firstUndoneBefore } from './first-undone.mjs';
 
 /** @typedef {import('./actions.js').Step} Step */
@@ -52,7 +53,7 @@ export function prepare(tools, opts = {}) {
     if (err instanceof ConfigError) throw new InputError(err.message);
     throw err;
   }
-  const missing = tools.filter((t) => !which(t));
+  const missing = tools.filter((t) => !which.sync(t, { nothrow: true }));
   if (missing.length) {
     throw new InputError(missing.map((t) => `${t}: not found on PATH. ${t === 'cilium'
       ? 'Install the cilium CLI (https://github.com/cilium/cilium-cli/releases) or, to rehearse offline, run `npm run twin`.'
@@ -106,11 +107,49 @@ export function transcript(steps, config, flags) {
   for (const step of steps) {
     lines.push('', `# ${'═'.repeat(76)}`, `# Step ${step.id} — ${step.title}`, `# ${'═'.repeat(76)}`);
     lines.push(...stepHelp(step).split('\n').slice(1).map((l) => (l ? `# ${l}` : '#')));
-    for (const action of actionsOf(step.actions(config, { flags }))) {
-      lines.push('', `# ${action.title}`, ...transcriptOf(action));
-    }
+    lines.push(...stepCommands(step, config, flags));
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * A step's commands as bash, each action's under a comment with its title: what
+ * --transcript, --help and the lab guide print, from the step's one declaration.
+ * @param {Step} step @param {Config} config @param {Set<string>} flags
+ * @returns {string[]}
+ */
+export function stepCommands(step, config, flags) {
+  return actionsOf(step.actions(config, { flags })).flatMap((action) => ['', `# ${action.title}`, ...transcriptOf(action)]);
+}
+
+/**
+ * --help: the step's lesson (its header comment), its commands with the user's
+ * settings (env.example's when they do not load) and its options.
+ * @param {Step} step
+ */
+function printHelp(step) {
+  out.info(stepHelp(step));
+  /** @type {Config} */
+  let config;
+  let from;
+  try {
+    config = loadConfig();
+    from = config.envFile ?? 'the environment';
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    config = exampleConfig();
+    from = "env.example (your settings do not load: run without --help to see why)";
+  }
+  out.info(`\nWhat it runs, with the settings from ${from}:`);
+  for (const l of stepCommands(step, config, new Set()).slice(1)) out.info(l ? `  ${l.replace(/\n/g, '\n  ')}` : '');
+  out.info(`\nUsage: npm run ${step.id} -- [options]   (or node scripts/${step.name}.mjs [options])\n\nOptions:`);
+  for (const [f, h] of [['--dry-run', 'probe the clusters read-only and show what would change'],
+    ['--transcript', 'print the bash for this step from the config alone (no cluster needed)'],
+    ['--verbose', 'show read-only probes and command output'], ['--help', 'this text'],
+    ...(step.options ?? []).map((o) => [`--${o.flag}`, o.help])]) {
+    out.info(`  ${f.padEnd(14)} ${h}`);
+  }
+  out.info('\nSettings come from .env (or the file RUNBOOK_ENV names); see env.example.');
 }
 
 /**
@@ -129,7 +168,7 @@ export async function runSteps(steps, config, opts) {
   const results = [];
   const reads = new SharedReads();
   const plans = steps.map((step) => {
-    const rt = new Runtime({ config, mode: opts.mode, verbose: opts.verbose, signal: opts.signal, reads });
+    const rt = new Runtime({ config, mode: opts.mode, verbose: opts.verbose, signal: opts.signal, reads, step: step.id });
     return { step, rt, actions: step.actions(config, { flags: opts.flags }) };
   });
   // A plain run checks every step at once: a finished runbook (a re-run, a resume
@@ -276,15 +315,7 @@ export async function runIfMain(step) {
   await guard(async () => {
     const args = parseArgs(process.argv.slice(2), { flags: (step.options ?? []).map((o) => o.flag) });
     if (args.help) {
-      out.info(stepHelp(step));
-      out.info(`\nUsage: npm run ${step.id} -- [options]   (or node scripts/${step.name}.mjs [options])\n\nOptions:`);
-      for (const [f, h] of [['--dry-run', 'probe the clusters read-only and show what would change'],
-        ['--transcript', 'print the bash for this step from the config alone (no cluster needed)'],
-        ['--verbose', 'show read-only probes and command output'], ['--help', 'this text'],
-        ...(step.options ?? []).map((o) => [`--${o.flag}`, o.help])]) {
-        out.info(`  ${f.padEnd(14)} ${h}`);
-      }
-      out.info('\nSettings come from .env (or the file RUNBOOK_ENV names); see env.example.');
+      printHelp(step);
       return 0;
     }
     const config = prepare(args.transcript ? [] : toolsFor([step]), { quiet: args.transcript });

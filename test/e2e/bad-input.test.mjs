@@ -12,7 +12,7 @@ import path from 'node:path';
 import { tmpdir } from 'node:os';
 import YAML from 'yaml';
 import { e2eTwin } from '../support/e2e.mjs';
-import { which } from '../../scripts/lib/which.mjs';
+import { which } from 'zx';
 import { twinEnv } from '../../twin/runbook-env.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
@@ -174,8 +174,8 @@ for (const row of ROWS) {
     /** @type {Record<string, string | undefined>} */
     const env = { RUNBOOK_ENV: envFile, TWIN_CILIUM_LOG: ciliumLog, ...row.env?.(h, dir) };
     if (row.path) {
-      const kubectl = which('kubectl', h.env.PATH);
-      const cilium = which('cilium', h.env.PATH);
+      const kubectl = which.sync('kubectl', { nothrow: true, path: h.env.PATH });
+      const cilium = which.sync('cilium', { nothrow: true, path: h.env.PATH });
       if (!kubectl || !cilium) throw new Error('the harness PATH lacks kubectl or cilium');
       env.PATH = pathOf(dir, row.path === 'no-cilium' ? { kubectl } : row.path === 'no-kubectl' ? { cilium } : {});
     }
