@@ -1,0 +1,62 @@
+// @ts-check
+// One kube-apiserver for one cluster, as K3s runs its own: client-certificate
+// auth (anonymous off), Node,RBAC authorization, service accounts signed by a
+// key of the cluster's, serving on a loopback address only.
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import { join } from 'node:path';
+import { freePort, startProcess, waitReady } from './procs.mjs';
+
+const ISSUER = 'https://kubernetes.default.svc.cluster.local';
+
+/**
+ * GET `path` on the apiserver with the admin client certificate; the status code.
+ * @param {string} server https://host:port
+ * @param {import('../../twin/pki.mjs').ClusterPki} pki
+ * @param {string} path
+ * @returns {Promise<{ status: number, body: string }>}
+ */
+export function adminGet(server, pki, path) {
+  return new Promise((resolve, reject) => {
+    const req = request(`${server}${path}`, { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d) => { body += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 5 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/**
+ * @param {{ bin: string, dir: string, host: string, etcdUrl: string, pki: import('../../twin/pki.mjs').ClusterPki,
+ *   serviceCidr: string, readyMs: number }} o
+ * @returns {Promise<{ proc: import('./procs.mjs').Proc, server: string }>}
+ */
+export async function startApiserver(o) {
+  const dir = join(o.dir, 'apiserver');
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  await writeFile(join(dir, 'sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  await writeFile(join(dir, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o600 });
+  const port = await freePort(o.host);
+  const server = `https://${o.host}:${port}`;
+  const proc = startProcess('kube-apiserver', o.bin, [
+    `--etcd-servers=${o.etcdUrl}`,
+    `--bind-address=${o.host}`, `--secure-port=${port}`, `--advertise-address=${o.host}`,
+    `--cert-dir=${dir}`,
+    `--tls-cert-file=${join(o.pki.dir, 'server.crt')}`, `--tls-private-key-file=${join(o.pki.dir, 'server.key')}`,
+    `--client-ca-file=${join(o.pki.dir, 'ca.crt')}`, '--anonymous-auth=false',
+    '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+    `--service-account-key-file=${join(dir, 'sa.pub')}`, `--service-account-signing-key-file=${join(dir, 'sa.key')}`,
+    `--service-account-issuer=${ISSUER}`, `--api-audiences=${ISSUER},k3s`,
+    `--service-cluster-ip-range=${o.serviceCidr}`,
+    // The "kubernetes" Service's endpoints may not be loopback addresses (Endpoints validation): leave them out.
+    '--endpoint-reconciler-type=none',
+    '--profiling=false', '--v=1',
+  ], join(o.dir, 'kube-apiserver.log'));
+  await waitReady(proc, async () => (await adminGet(server, o.pki, '/readyz')).status === 200, o.readyMs);
+  return { proc, server };
+}
