@@ -12,12 +12,16 @@ import { startTwin } from '../../twin/twin.mjs';
 import { loadConfig } from '../../scripts/lib/config.mjs';
 import { Runtime } from '../../scripts/lib/runtime.mjs';
 import { readK3sInput, renameK3s, conflictOf, isSimpleName, backupStamp } from '../../scripts/lib/k3s-kubeconfig.mjs';
-import { mergeKubeconfigs, transcriptLines } from '../../scripts/lib/kubeconfig-merge.mjs';
+import { step } from '../../scripts/00-kubeconfig.mjs';
+import { isCode, transcriptOf } from '../../scripts/lib/plan.mjs';
 import { pathWithTools } from '../support/kubectl.mjs';
 import { tempDir } from '../support/config-fixture.mjs';
 
 /** @typedef {import('../../twin/server/types.js').RunningTwin} RunningTwin */
 /** @typedef {import('../../scripts/lib/types.js').Config} Config */
+/** @typedef {import('../../scripts/lib/actions.js').Action} Action */
+/** @typedef {import('../../scripts/lib/actions.js').Item} Item */
+/** @typedef {import('../../scripts/lib/actions.js').CheckResult} CheckResult */
 
 process.env.PATH = pathWithTools();
 
@@ -57,6 +61,20 @@ function runtime(config) {
   rt.announce = () => {};
   rt.announceProbe = () => {};
   return rt;
+}
+
+/** Step 00's one action, as the step file declares it. @param {Config} config */
+const mergeKubeconfigs = (config) => /** @type {Action} */ (step.actions(config, { flags: new Set() })[0]);
+
+/**
+ * Carries out items as the executor does; step 00's are all code.
+ * @param {Runtime} rt @param {Item[] | undefined} items @param {CheckResult} check
+ */
+async function carryOut(rt, items, check) {
+  for (const item of items ?? []) {
+    if (!isCode(item)) throw new Error('step 00 runs code, not a cluster command');
+    await item.run(rt, check);
+  }
 }
 
 /** @param {string} file */
@@ -163,8 +181,7 @@ test('the action with the real kubectl: new file, then nothing to do', async (t)
   if (first.state !== 'todo') return;
   t.regex(first.detail ?? '', /A: "default" → cluster-a, server https:\/\/127\.0\.0\.1:\d+ → https:\/\/192\.168\.254\.10:6443; B: "default" → cluster-b/);
   t.false(fs.existsSync(target), 'check writes nothing');
-  await action.run?.(rt, first);
-  await action.verifyRun?.(rt, first);
+  await carryOut(rt, [...action.run ?? [], ...action.verify ?? []], first);
   t.is(fs.statSync(target).mode & 0o777, 0o600);
   t.is(fs.statSync(path.dirname(target)).mode & 0o777, 0o700);
 
@@ -205,7 +222,7 @@ test('the action keeps the target\'s other contexts and current-context, and bac
   const check = await action.check(rt);
   t.is(check.state, 'todo');
   t.regex(check.state === 'todo' ? check.detail ?? '' : '', /adds cluster-a and cluster-b, keeps 1 other context \(work\) and current-context work; the old file goes to .*\.bak-<UTC time>/);
-  await action.run?.(rt, check);
+  await carryOut(rt, action.run, check);
   const doc = yamlOf(target);
   t.is(doc['current-context'], 'work');
   t.deepEqual(doc.contexts.map((/** @type {any} */ c) => c.name), ['cluster-a', 'cluster-b', 'work']);
@@ -239,13 +256,13 @@ test('the action tightens a merged file others can read to 0600 without rewritin
   const { target, config } = setup();
   const rt = runtime(config);
   const first = await mergeKubeconfigs(config).check(rt);
-  await mergeKubeconfigs(config).run?.(rt, first);
+  await carryOut(rt, mergeKubeconfigs(config).run, first);
   const bytes = fs.readFileSync(target);
   fs.chmodSync(target, 0o644);
   const check = await mergeKubeconfigs(config).check(rt);
   t.is(check.state, 'todo');
   t.regex(check.state === 'todo' ? check.detail ?? '' : '', /already holds them, but others can read it: mode 0600/);
-  await mergeKubeconfigs(config).run?.(rt, check);
+  await carryOut(rt, mergeKubeconfigs(config).run, check);
   t.is(fs.statSync(target).mode & 0o777, 0o600);
   t.deepEqual(fs.readFileSync(target), bytes);
   t.deepEqual(fs.readdirSync(path.dirname(target)), ['config'], 'no backup for a mode change');
@@ -262,13 +279,13 @@ test('the action on a blank target file (touch ~/.kube/config) writes it, and th
   const rt = runtime(config);
   const check = await mergeKubeconfigs(config).check(rt);
   t.is(check.state, 'todo');
-  await mergeKubeconfigs(config).run?.(rt, check);
+  await carryOut(rt, mergeKubeconfigs(config).run, check);
   t.is(yamlOf(target)['current-context'], 'cluster-a');
 });
 
 test('the transcript names the K3s files, the new names and servers, and holds no credentials', (t) => {
   const { config, target } = setup();
-  const [text] = transcriptLines(config);
+  const text = transcriptOf(mergeKubeconfigs(config)).join('\n');
   t.true(text.includes(`--kubeconfig ${twin.clusters.a.k3sKubeconfig} config view --flatten --minify --context default`));
   t.true(text.includes('config rename-context default cluster-a'));
   t.true(text.includes("sed -e 's/^  name: default$/  name: cluster-a/'"));
