@@ -288,7 +288,7 @@ test('the transcript of all.mjs runs to its end in bash with stand-in kubectl, c
   t.is(res.status, 0, res.stderr);
   const calls = tools.calls();
   const first = calls.map((c) => c.argv.slice(0, 4).join(' '));
-  t.is(first[0], 'kubectl version --client');
+  t.is(first[0], 'kubectl --context cluster-a version', 'the preflight first, as its check runs it');
   t.true(first.includes('cilium install --context cluster-a'));
   t.true(first.includes('cilium clustermesh connect --context'));
   const creates = calls.filter((c) => c.argv.join(' ') === 'kubectl --context cluster-b create -f -');
