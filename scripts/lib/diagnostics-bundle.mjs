@@ -20,19 +20,21 @@
 // every text before it is written. Folder 0700, files 0600. Whatever goes wrong
 // while collecting is noted in the bundle and never replaces the step's own error.
 // Not for dry runs, interrupted runs, or step 00 (local kubeconfig files only).
-import { execFile } from 'node:child_process';
 import { setMaxListeners } from 'node:events';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { diagnose } from './known-failures.mjs';
+import { kubectl, cilium } from './commands.mjs';
+import { Runtime, ToolError } from './runtime.mjs';
 import { scrubText, redact } from './redact.mjs';
 import { POOL_CRD, L2_CRD } from './manifests.mjs';
 import { commandLine } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
+/** @typedef {import('./actions.js').Command} Command */
 /** @typedef {import('./known-failures.mjs').ClusterData} ClusterData */
 /** @typedef {import('./known-failures.mjs').DiagnosisData} DiagnosisData */
 /** @typedef {import('./known-failures.mjs').Finding} Finding */
@@ -73,26 +75,19 @@ export const diagnosticsDir = (env) => (env.RUNBOOK_DIAGNOSTICS_DIR?.trim() ? re
  */
 
 /**
- * Runs one read-only command with a timeout; never throws.
- * @param {string} tool @param {string[]} args @param {NodeJS.ProcessEnv} env @param {AbortSignal | undefined} signal
+ * Runs one read-only command through the runtime (its deadline: CALL_TIMEOUT_MS); never throws.
+ * @param {Runtime} rt @param {Command} cmd
  * @returns {Promise<CallResult>}
  */
-function call(tool, args, env, signal) {
-  return new Promise((done) => {
-    try {
-      execFile(tool, args, { env, timeout: CALL_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 64 * 1024 * 1024, signal, encoding: 'utf8' },
-        (err, stdout, stderr) => {
-          if (!err) return done({ code: 0, stdout, stderr });
-          const e = /** @type {NodeJS.ErrnoException & { killed?: boolean, code?: any }} */ (err);
-          const code = typeof e.code === 'number' ? e.code : null;
-          const why = e.killed ? `timed out after ${CALL_TIMEOUT_MS / 1000}s` : e.name === 'AbortError' ? 'interrupted'
-            : code === null ? e.message : `exit code ${code}`;
-          done({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? ''), error: why });
-        });
-    } catch (err) {
-      done({ code: null, stdout: '', stderr: '', error: err instanceof Error ? err.message : String(err) });
-    }
-  });
+async function call(rt, cmd) {
+  try {
+    const r = await rt.start(cmd);
+    if (r.exitCode === 0) return { code: 0, stdout: r.stdout, stderr: r.stderr };
+    return { code: r.exitCode, stdout: r.stdout, stderr: r.stderr, error: rt.signal.aborted ? 'interrupted' : `exit code ${r.exitCode}` };
+  } catch (err) {
+    const killed = err instanceof ToolError && err.killed;
+    return { code: null, stdout: '', stderr: '', error: killed ? `timed out after ${CALL_TIMEOUT_MS / 1000}s` : err instanceof Error ? err.message : String(err) };
+  }
 }
 
 /** @param {string} line @param {CallResult} r */
@@ -110,23 +105,23 @@ const itemsOf = (j) => (!j ? [] : Array.isArray(j.items) ? j.items : [j]);
 /**
  * The reads of one cluster, by name.
  * @param {Config} config @param {ClusterConfig} c
- * @returns {Record<'ciliumStatus' | 'meshStatus' | 'meshObjects' | 'echoService' | 'pools' | 'l2Policies' | 'crds' | 'servicelb' | 'nodes' | 'eventsKubeSystem' | 'eventsEcho', { tool: 'kubectl' | 'cilium', args: string[] }>}
+ * @returns {Record<'ciliumStatus' | 'meshStatus' | 'meshObjects' | 'echoService' | 'pools' | 'l2Policies' | 'crds' | 'servicelb' | 'nodes' | 'eventsKubeSystem' | 'eventsEcho', Command>}
  */
 function reads(config, c) {
-  const k = (/** @type {string[]} */ ...a) => ['--context', c.context, '--request-timeout=8s', ...a];
+  const k = ['--context', c.context, '--request-timeout=8s'];
   const { namespace: ns, name } = config.echo;
   return {
-    ciliumStatus: { tool: 'cilium', args: ['status', '--context', c.context, '-o', 'json'] },
-    meshStatus: { tool: 'cilium', args: ['clustermesh', 'status', '--context', c.context, '-o', 'json'] },
-    meshObjects: { tool: 'kubectl', args: k('get', '-n', 'kube-system', 'service/clustermesh-apiserver', 'deployment/clustermesh-apiserver', '-o', 'json', '--ignore-not-found') },
-    echoService: { tool: 'kubectl', args: k('get', '-n', ns, `service/${name}`, '-o', 'json', '--ignore-not-found') },
-    pools: { tool: 'kubectl', args: k('get', POOL_CRD, '-o', 'json') },
-    l2Policies: { tool: 'kubectl', args: k('get', L2_CRD, '-o', 'json') },
-    crds: { tool: 'kubectl', args: k('get', 'customresourcedefinitions', POOL_CRD, L2_CRD, '-o', 'json', '--ignore-not-found') },
-    servicelb: { tool: 'kubectl', args: k('get', 'daemonsets,pods', '--all-namespaces', '-l', 'svccontroller.k3s.cattle.io/svcname', '-o', 'json') },
-    nodes: { tool: 'kubectl', args: k('get', 'nodes', '-o', 'json') },
-    eventsKubeSystem: { tool: 'kubectl', args: k('get', 'events', '-n', 'kube-system', '--sort-by=.lastTimestamp', '-o', 'json') },
-    eventsEcho: { tool: 'kubectl', args: k('get', 'events', '-n', ns, '--sort-by=.lastTimestamp', '-o', 'json') },
+    ciliumStatus: cilium`status --context ${c.context} -o json`,
+    meshStatus: cilium`clustermesh status --context ${c.context} -o json`,
+    meshObjects: kubectl`${k} get -n kube-system service/clustermesh-apiserver deployment/clustermesh-apiserver -o json --ignore-not-found`,
+    echoService: kubectl`${k} get -n ${ns} service/${name} -o json --ignore-not-found`,
+    pools: kubectl`${k} get ${POOL_CRD} -o json`,
+    l2Policies: kubectl`${k} get ${L2_CRD} -o json`,
+    crds: kubectl`${k} get customresourcedefinitions ${POOL_CRD} ${L2_CRD} -o json --ignore-not-found`,
+    servicelb: kubectl`${k} get daemonsets,pods --all-namespaces -l svccontroller.k3s.cattle.io/svcname -o json`,
+    nodes: kubectl`${k} get nodes -o json`,
+    eventsKubeSystem: kubectl`${k} get events -n kube-system --sort-by=.lastTimestamp -o json`,
+    eventsEcho: kubectl`${k} get events -n ${ns} --sort-by=.lastTimestamp -o json`,
   };
 }
 
@@ -148,7 +143,7 @@ export async function saveDiagnostics(config, failure, opts = {}) {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const dir = makeBundleDir(diagnosticsDir(env), opts.now ?? new Date());
-    const callEnv = { ...env, KUBECONFIG: config.kubeconfig };
+    const rt = new Runtime({ config, mode: 'run', signal: inner.signal, env, bounds: { plain: CALL_TIMEOUT_MS / 1000, margin: 0 } });
     /** @type {string[]} */
     const missing = [];
     /** @type {string[]} */
@@ -167,15 +162,19 @@ export async function saveDiagnostics(config, failure, opts = {}) {
 
     save('failure.txt', failureText(failure));
 
-    const clusters = await Promise.all(config.clusters.map(async (c) => {
+    // Everything is read at once; what was read is then saved cluster by cluster, in order.
+    const collected = await Promise.all(config.clusters.map(async (c) => {
       const plan = reads(config, c);
       const names = /** @type {(keyof typeof plan)[]} */ (Object.keys(plan));
-      const results = await Promise.all(names.map((n) => call(plan[n].tool, plan[n].args, callEnv, inner.signal)));
+      const results = await Promise.all(names.map((n) => call(rt, plan[n])));
       /** @type {Record<string, { line: string, r: CallResult, json: any }>} */
       const got = {};
       names.forEach((n, i) => {
         got[n] = { line: commandLine(plan[n].tool, plan[n].args), r: results[i], json: parseJson(results[i].stdout) };
       });
+      return { c, got };
+    }));
+    const clusters = collected.map(({ c, got }) => {
       const p = `${c.key}-`;
       /**
        * A Got from a call: ok with its value, or the error (keeping a value
@@ -247,7 +246,7 @@ export async function saveDiagnostics(config, failure, opts = {}) {
         nodes: asGot('nodes', itemsOf),
       };
       return data;
-    }));
+    });
 
     /** @type {DiagnosisData} */
     const data = {

@@ -94,8 +94,9 @@ export const sleep = (ms, signal) => delay(ms, undefined, { signal });
 export class Runtime {
   /**
    * @param {{ config: Config, mode: Mode, verbose?: boolean, signal?: AbortSignal, retries?: number,
-   *   bounds?: { plain: number, margin: number }, reads?: SharedReads, step?: string }} opts bounds: PLAIN_DEADLINE and
-   *   DEADLINE_MARGIN unless given; reads: answers shared with other runtimes of the run; step: the id of the step it runs
+   *   bounds?: { plain: number, margin: number }, reads?: SharedReads, step?: string, env?: NodeJS.ProcessEnv }} opts
+   *   bounds: PLAIN_DEADLINE and DEADLINE_MARGIN unless given; reads: answers shared with other runtimes of the run;
+   *   step: the id of the step it runs; env: the environment processes start from (process.env unless given)
    */
   constructor(opts) {
     this.reads = opts.reads ?? new SharedReads();
@@ -113,7 +114,7 @@ export class Runtime {
     /** Processes started, by tool. */
     this.counts = { kubectl: 0, cilium: 0 };
     /** @type {NodeJS.ProcessEnv} */
-    this.env = { ...process.env, KUBECONFIG: opts.config.kubeconfig };
+    this.env = { ...(opts.env ?? process.env), KUBECONFIG: opts.config.kubeconfig };
     this.bounds = opts.bounds ?? { plain: PLAIN_DEADLINE, margin: DEADLINE_MARGIN };
   }
 
