@@ -11,7 +11,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Runtime } from '../../scripts/lib/runtime.mjs';
-import { connectMesh, peerConnection } from '../../scripts/lib/mesh.mjs';
+import { meshConnection, peerConnection } from '../../scripts/lib/mesh.mjs';
 import { makeConfig, tempDir } from '../support/config-fixture.mjs';
 
 const config = makeConfig();
@@ -52,7 +52,7 @@ function side(/** @type {typeof a} */ c, /** @type {string} */ peer, /** @type {
 
 test('07\'s check: one of A\'s three nodes without B (configured 2, connected 2, total 3, not_ready 1) is not done', async (t) => {
   const rt = runtimeWith({ [a.context]: side(a, b.name, 3, 2, 2), [b.context]: side(b, a.name, 3, 3, 3) });
-  const check = await connectMesh(config).check(rt);
+  const check = await meshConnection(rt, config);
   t.is(check.state, 'verify', JSON.stringify(check));
   t.is(check.state === 'verify' && check.detail,
     `configured; waiting for the connection (${a.context} to ${b.name}: agents 2/3 configured, 2/3 connected, 1 not ready; ` +
@@ -61,7 +61,7 @@ test('07\'s check: one of A\'s three nodes without B (configured 2, connected 2,
 
 test('07\'s check: every node of both sides connected is done', async (t) => {
   const rt = runtimeWith({ [a.context]: side(a, b.name, 3, 3, 3), [b.context]: side(b, a.name, 2, 2, 2) });
-  t.deepEqual(await connectMesh(config).check(rt), { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` });
+  t.deepEqual(await meshConnection(rt, config), { state: 'done', detail: `${a.name} ⇄ ${b.name} connected` });
 });
 
 test('peerConnection: not_ready elsewhere, a missing total, and KVStoreMesh replicas not connected all count as not connected', (t) => {
