@@ -1,23 +1,39 @@
 // @ts-check
-// Sharing cluster A's Cilium CA with cluster B (step 02). Both clusters must
-// trust one CA or ClusterMesh refuses to connect them. The Secret `cilium-ca`
-// holds the CA's private key: it goes from A to B through memory only — read
-// with kubectl into this process, server fields dropped, piped to kubectl's
-// stdin — never a file, an argument or a line on the screen. `kubectl create`,
-// not `apply`: apply would copy the whole Secret, key included, into the
-// last-applied-configuration annotation.
-import { kubectl } from './commands.mjs';
+// Mechanics of step 02, which copies cluster A's Cilium CA to cluster B: the
+// check (does B trust A's CA?) and the in-memory pipe. The Secret `cilium-ca`
+// holds the CA's private key: it goes from A to B through memory only — A's
+// `kubectl get -o yaml` into this process, the server fields dropped line by
+// line exactly as the transcript's sed drops them, into `kubectl create -f -`
+// on B — never a file, an argument or a line on the screen.
 import { ciliumCa } from './probes.mjs';
 import { Manifest } from './manifests.mjs';
-import { commandLine } from './shell.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
-/** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./actions.js').CheckResult} CheckResult */
+/** @typedef {import('./actions.js').Command} Command */
+/** @typedef {import('./commands.mjs').Cmd} Cmd */
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
 
-/** Fields the API server sets; `kubectl create` refuses a resourceVersion. */
-const SERVER_FIELDS = ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields', 'generation', 'selfLink'];
+/**
+ * Fields of `kubectl get -o yaml` that the API server sets: `kubectl create`
+ * refuses a resourceVersion, and B's server gives the copy its own uid and time.
+ * (managedFields are not printed by kubectl; a Secret has no generation.)
+ */
+const SERVER_FIELDS = ['resourceVersion', 'uid', 'creationTimestamp'];
+
+/** A server field's line: two spaces in, under `metadata:` (data and labels lines that merely mention one are kept). */
+const serverFieldLine = (/** @type {string} */ f) => `  ${f}: `;
+
+/** The transcript's filter: the server fields' lines deleted, anchored (the article's `sed '/uid/d'` would also delete any line holding "uid"). */
+export const DROP_SERVER_FIELDS = `sed ${SERVER_FIELDS.map((f) => `-e '/^${serverFieldLine(f)}/d'`).join(' ')}`;
+
+/**
+ * What DROP_SERVER_FIELDS does, in memory: the same lines deleted, everything else as kubectl printed it.
+ * @param {string} yaml
+ */
+export const dropServerFields = (yaml) =>
+  yaml.split('\n').filter((l) => !SERVER_FIELDS.some((f) => l.startsWith(serverFieldLine(f)))).join('\n');
 
 /** @param {any} a @param {any} b */
 const sameKeys = (a, b) => a?.data?.['ca.crt'] === b?.data?.['ca.crt'] && a?.data?.['ca.key'] === b?.data?.['ca.key'];
@@ -37,63 +53,60 @@ export async function sameCa(rt, from, to) {
 }
 
 /**
- * The Secret as B should receive it: server fields gone, Helm's ownership labels
- * and annotations kept so that `cilium install` on B adopts it.
- * @param {any} secret
+ * Step 02's check: done when B holds A's cilium-ca (the same ca.crt and
+ * ca.key); blocked while A has none, or when B holds another CA.
+ * @param {Runtime} rt
+ * @param {Config} config
+ * @returns {Promise<CheckResult>}
  */
-export function portableSecret(secret) {
-  const metadata = { ...secret.metadata };
-  for (const f of SERVER_FIELDS) delete metadata[f];
-  const annotations = { ...(metadata.annotations ?? {}) };
-  delete annotations['kubectl.kubernetes.io/last-applied-configuration'];
-  metadata.annotations = annotations;
-  return { apiVersion: 'v1', kind: 'Secret', metadata, type: secret.type, data: secret.data };
+export async function caShared(rt, { a, b }) {
+  const [ca, cb] = await Promise.all([ciliumCa(rt, a), ciliumCa(rt, b)]);
+  if (!ca) {
+    return { state: 'blocked', message: `${a.context} has no Secret kube-system/cilium-ca yet: run step 01 (npm run 01) first; installing Cilium creates it.` };
+  }
+  if (!cb) return { state: 'todo', detail: `${b.context} has no cilium-ca yet` };
+  if (sameKeys(ca, cb)) return { state: 'done', detail: `${b.context} already trusts ${a.context}'s CA` };
+  return {
+    state: 'blocked',
+    message: `${b.context} already has a different Cilium CA (was Cilium installed on ${b.context} before the CA was shared?). ` +
+      `Nothing was changed. To fix it: \`cilium uninstall --context ${b.context}\`, ` +
+      `\`kubectl --context ${b.context} delete secret -n kube-system cilium-ca\`, then run steps 02 and 03 again.`,
+  };
 }
 
 /**
+ * The pipe `get | DROP_SERVER_FIELDS | create -f -`, run in memory: `get`'s
+ * output (A's Secret) never printed, its server fields dropped, on `create`'s
+ * stdin. A retried create whose first attempt got through is fine once B holds A's CA.
+ * @param {Runtime} rt
  * @param {Config} config
- * @returns {Action}
+ * @param {Cmd} get `kubectl get secret … -o yaml` on A
+ * @param {Cmd} create `kubectl create -f -` on B
+ * @returns {Promise<string>} the result line's detail
  */
-export function shareCa(config) {
-  const { a, b } = config;
-  const read = kubectl(a, 'get', 'secret', '-n', 'kube-system', 'cilium-ca', '-o', 'yaml');
-  const write = kubectl(b, 'create', '-f', '-');
-  const sed = "sed -e '/^  resourceVersion: /d' -e '/^  uid: /d' -e '/^  creationTimestamp: /d'";
-  return {
-    title: `Copy Secret kube-system/cilium-ca from ${a.context} to ${b.context}`,
-    async check(rt) {
-      const [ca, cb] = await Promise.all([ciliumCa(rt, a), ciliumCa(rt, b)]);
-      if (!ca) {
-        return { state: 'blocked', message: `${a.context} has no Secret kube-system/cilium-ca yet: run step 01 (npm run 01) first; installing Cilium creates it.` };
-      }
-      if (!cb) return { state: 'todo', detail: `${b.context} has no cilium-ca yet`, data: ca };
-      if (sameKeys(ca, cb)) return { state: 'done', detail: `${b.context} already trusts ${a.context}'s CA` };
-      return {
-        state: 'blocked',
-        message: `${b.context} already has a different Cilium CA (was Cilium installed on ${b.context} before the CA was shared?). ` +
-          `Nothing was changed. To fix it: \`cilium uninstall --context ${b.context}\`, ` +
-          `\`kubectl --context ${b.context} delete secret -n kube-system cilium-ca\`, then run steps 02 and 03 again.`,
-      };
-    },
-    async run(rt, check) {
-      const secret = check.state === 'todo' ? check.data : null;
-      const payload = new Manifest('(the Secret, in memory)', JSON.stringify(portableSecret(secret)));
-      rt.announce(`${rt.line(read)} | (drop server fields in memory) | ${rt.line(write)}`);
-      try {
-        await rt.exec({ ...write, stdin: payload, secret: true }, { quiet: true });
-      } catch (err) {
-        // A retried create whose first attempt got through: fine if the CA is now the same.
-        if (await sameCa(rt, a, b) !== 'same') throw err;
-      }
-      return `copied in memory; ${b.context} now trusts ${a.context}'s CA`;
-    },
-    async verifyRun(rt) {
-      const verdict = await sameCa(rt, a, b);
-      if (verdict !== 'same') throw new Error(`after the copy: ${verdict}`);
-    },
-    transcript: [
-      '# The Secret holds the CA key: pipe it, never save it to a file.',
-      `${commandLine(read.tool, read.args)} \\\n  | ${sed} \\\n  | ${commandLine(write.tool, write.args)}`,
-    ],
-  };
+export async function copyCa(rt, { a, b }, get, create) {
+  rt.announce(`${rt.line(get)} | (drop server fields in memory) | ${rt.line(create)}`);
+  const { stdout } = await rt.exec(get.holdsSecret(), { quiet: true });
+  let secret;
+  try {
+    secret = new Manifest('(the Secret, in memory)', dropServerFields(stdout));
+  } catch {
+    throw new Error(`${rt.line(get)} printed no Secret that kubectl create could take`); // its text holds the key: not quoted
+  }
+  try {
+    await rt.exec(create.withStdin(secret).holdsSecret(), { quiet: true });
+  } catch (err) {
+    if (await sameCa(rt, a, b) !== 'same') throw err;
+  }
+  return `copied in memory; ${b.context} now trusts ${a.context}'s CA`;
+}
+
+/**
+ * Step 02's verification: B's copy is A's CA (compared here; no command prints the key).
+ * @param {Runtime} rt
+ * @param {Config} config
+ */
+export async function caCopied(rt, { a, b }) {
+  const verdict = await sameCa(rt, a, b);
+  if (verdict !== 'same') throw new Error(`after the copy: ${verdict}`);
 }

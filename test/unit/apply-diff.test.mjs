@@ -3,10 +3,12 @@
 // object (apply.mjs), wanted Helm values against a stored release (probes.mjs),
 // and the CA Secret as it travels from A to B (share-ca.mjs).
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { gzipSync } from 'node:zlib';
 import { subsetDiff, applyDiff, deepEqual } from '../../scripts/lib/apply.mjs';
 import { valueDiff, decodeHelmRelease } from '../../scripts/lib/probes.mjs';
-import { portableSecret } from '../../scripts/lib/share-ca.mjs';
+import { dropServerFields, DROP_SERVER_FIELDS } from '../../scripts/lib/share-ca.mjs';
+import { parseManifests } from '../../scripts/lib/render.mjs';
 import { echoApp, meshPool, ciliumValues } from '../../scripts/lib/manifests.mjs';
 import { articleConfig, makeConfig } from '../support/config-fixture.mjs';
 
@@ -222,50 +224,42 @@ test('decodeHelmRelease: garbage throws instead of giving an empty release', (t)
   t.throws(() => decodeHelmRelease(Buffer.from('not a release').toString('base64')));
 });
 
-test('portableSecret: server fields dropped, Helm\'s labels and annotations and the data kept', (t) => {
-  const live = {
+test('dropServerFields: the lines the transcript\'s sed deletes, and only those: Helm\'s labels and annotations and the data kept', (t) => {
+  // As `kubectl get secret -o yaml` prints it; a label and data that merely mention a server field stay.
+  const live = [
+    'apiVersion: v1',
+    'data:',
+    '  ca.crt: dWlkOiB4',
+    '  ca.key: cmVzb3VyY2VWZXJzaW9uOiAx',
+    'kind: Secret',
+    'metadata:',
+    '  annotations:',
+    '    meta.helm.sh/release-name: cilium',
+    '    meta.helm.sh/release-namespace: kube-system',
+    '  creationTimestamp: "2025-05-01T10:00:00Z"',
+    '  labels:',
+    '    app.kubernetes.io/managed-by: Helm',
+    '    uid: keep-me',
+    '  name: cilium-ca',
+    '  namespace: kube-system',
+    '  resourceVersion: "1234"',
+    '  uid: 0c4a2b1e-0000-4000-8000-000000000000',
+    'type: Opaque',
+    '',
+  ].join('\n');
+  const copy = dropServerFields(live);
+  t.is(copy, execFileSync('bash', ['-c', DROP_SERVER_FIELDS], { input: live, encoding: 'utf8' }), 'in memory as in the transcript');
+  const [secret] = parseManifests(copy);
+  t.deepEqual(secret, {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
     metadata: {
       name: 'cilium-ca',
       namespace: 'kube-system',
-      resourceVersion: '1234',
-      uid: '0c4a2b1e-0000-4000-8000-000000000000',
-      creationTimestamp: '2025-05-01T10:00:00Z',
-      generation: 1,
-      managedFields: [{ manager: 'helm', operation: 'Update' }],
-      labels: { 'app.kubernetes.io/managed-by': 'Helm' },
-      annotations: {
-        'meta.helm.sh/release-name': 'cilium',
-        'meta.helm.sh/release-namespace': 'kube-system',
-        [LAST_APPLIED]: '{"data":{"ca.key":"S0VZ"}}',
-      },
-    },
-    data: { 'ca.crt': 'Q1JU', 'ca.key': 'S0VZ' },
-  };
-  const before = clone(live);
-  const p = portableSecret(live);
-  t.deepEqual(p, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    type: 'Opaque',
-    metadata: {
-      name: 'cilium-ca',
-      namespace: 'kube-system',
-      labels: { 'app.kubernetes.io/managed-by': 'Helm' },
+      labels: { 'app.kubernetes.io/managed-by': 'Helm', uid: 'keep-me' },
       annotations: { 'meta.helm.sh/release-name': 'cilium', 'meta.helm.sh/release-namespace': 'kube-system' },
     },
-    data: { 'ca.crt': 'Q1JU', 'ca.key': 'S0VZ' },
+    data: { 'ca.crt': 'dWlkOiB4', 'ca.key': 'cmVzb3VyY2VWZXJzaW9uOiAx' },
   });
-  t.deepEqual(live, before, 'the Secret read from A is not changed');
-  for (const f of ['resourceVersion', 'uid', 'creationTimestamp', 'managedFields']) t.false(f in p.metadata, f);
-});
-
-test('portableSecret: a Secret without annotations gets none added but stays creatable', (t) => {
-  const p = portableSecret({ metadata: { name: 'cilium-ca', namespace: 'kube-system', uid: 'x' }, type: 'Opaque', data: { a: 'b' } });
-  t.is(p.apiVersion, 'v1');
-  t.is(p.kind, 'Secret');
-  t.deepEqual(p.data, { a: 'b' });
-  t.false('uid' in p.metadata);
 });
