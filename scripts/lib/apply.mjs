@@ -5,14 +5,12 @@
 // last-applied annotation) may have been dropped since. A prerequisite missing
 // (a kind whose CRD is not there, a pool another step makes) blocks the action
 // with the step to run first.
-import { kubectl, withOpts } from './commands.mjs';
 import { getObjects } from './probes.mjs';
 import { ToolError } from './runtime.mjs';
 import { POOL_CRD, L2_CRD } from './manifests.mjs';
 
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
-/** @typedef {import('./actions.js').Action} Action */
-/** @typedef {import('./actions.js').Command} Command */
+/** @typedef {import('./actions.js').CheckResult} CheckResult */
 /** @typedef {import('./manifests.mjs').Manifest} Manifest */
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
 
@@ -86,41 +84,45 @@ export const keyOf = (o) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
  */
 
 /**
- * @param {{
- *   title: string, cluster: ClusterConfig, manifest: Manifest, namespace: string | null,
- *   requires?: Requirement[], missingKind: string,
- *   verify?: Command[], seen?: (objects: Map<string, any> | null) => void,
- *   read?: (rt: Runtime) => Promise<Map<string, any>>,
- * }} spec missingKind: the message when kubectl does not know a kind of the manifest yet;
- *   read: reads the live objects instead of the action's own kubectl call (a read shared with another check)
- * @returns {Action}
+ * What a check of this manifest reads, in one kubectl get: `first` (refs another
+ * check reads too, so that both make the same probe), the manifest's objects,
+ * then the requirements.
+ * @param {Manifest} manifest @param {{ first?: string[], requires?: Requirement[] }} [spec]
  */
-export function applyManifest(spec) {
-  const { cluster: c, manifest } = spec;
-  const refs = [...manifest.objects.map((o) => `${refName(o)}/${o.metadata.name}`), ...(spec.requires ?? []).map((r) => r.ref)];
-  return {
-    title: spec.title,
-    cluster: c,
-    async check(rt) {
-      let live;
-      try {
-        live = spec.read ? await spec.read(rt) : await getObjects(rt, c, spec.namespace, refs);
-      } catch (err) {
-        spec.seen?.(null);
-        if (err instanceof ToolError && /doesn't have a resource type/.test(err.stderr)) {
-          return { state: 'blocked', message: spec.missingKind };
-        }
-        throw err;
-      }
-      spec.seen?.(live);
-      for (const r of spec.requires ?? []) if (!live.has(r.key)) return { state: 'blocked', message: r.missing };
-      const diffs = manifest.objects.flatMap((o) => applyDiff(o, live.get(keyOf(o))));
-      if (!diffs.length) return { state: 'done', detail: 'in place' };
-      return { state: 'todo', detail: diffs.slice(0, 3).join('; ') + (diffs.length > 3 ? ` (+${diffs.length - 3} more)` : '') };
-    },
-    commands: [withOpts(kubectl(c, 'apply', '-f', '-'), { stdin: manifest })],
-    verify: spec.verify,
-  };
+export const probeRefs = (manifest, spec = {}) => [
+  ...(spec.first ?? []), ...manifest.objects.map((o) => `${refName(o)}/${o.metadata.name}`), ...(spec.requires ?? []).map((r) => r.ref),
+];
+
+/** kubectl does not know a kind it was asked for (its CRD is not served). @param {unknown} err */
+export const unknownKind = (err) => err instanceof ToolError && /doesn't have a resource type/.test(err.stderr);
+
+/**
+ * A check: is the manifest applied as it is, so that `kubectl apply` would
+ * change nothing? 'done' (in place), 'todo' with what apply would change, or
+ * 'blocked' when a kind is not served (missingKind) or a requirement is missing.
+ * @param {Runtime} rt
+ * @param {ClusterConfig} c
+ * @param {Manifest} manifest
+ * @param {{ namespace: string | null, missingKind: string, requires?: Requirement[], first?: string[] }} spec
+ * @returns {Promise<CheckResult>}
+ */
+export async function applied(rt, c, manifest, spec) {
+  let live;
+  try {
+    live = await getObjects(rt, c, spec.namespace, probeRefs(manifest, spec));
+  } catch (err) {
+    if (unknownKind(err)) return { state: 'blocked', message: spec.missingKind };
+    throw err;
+  }
+  return verdict(manifest, live, spec.requires);
+}
+
+/** @param {Manifest} manifest @param {Map<string, any>} live @param {Requirement[]} [requires] @returns {CheckResult} */
+function verdict(manifest, live, requires = []) {
+  for (const r of requires) if (!live.has(r.key)) return { state: 'blocked', message: r.missing };
+  const diffs = manifest.objects.flatMap((o) => applyDiff(o, live.get(keyOf(o))));
+  if (!diffs.length) return { state: 'done', detail: 'in place' };
+  return { state: 'todo', detail: diffs.slice(0, 3).join('; ') + (diffs.length > 3 ? ` (+${diffs.length - 3} more)` : '') };
 }
 
 /** The resource name kubectl should use for a kind (fully qualified for CRDs). @param {any} o */
@@ -130,6 +132,6 @@ function refName(o) {
     CiliumLoadBalancerIPPool: POOL_CRD, CiliumL2AnnouncementPolicy: L2_CRD,
   });
   const name = names[o.kind];
-  if (!name) throw new Error(`applyManifest: no resource name known for kind ${o.kind}`);
+  if (!name) throw new Error(`apply.mjs: no resource name known for kind ${o.kind}`);
   return name;
 }

@@ -6,6 +6,7 @@ import { renderManifest, parseManifests } from './render.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
+/** @typedef {import('./render.mjs').TemplateValue} TemplateValue */
 
 export const MESH_POOL = 'cluster-pool';
 export const APP_POOL = 'app-pool';
@@ -41,25 +42,28 @@ export function ciliumValues(config, c) {
   }));
 }
 
-/** The ClusterMesh pool and the L2 announcement policy (step 04). @param {ClusterConfig} c */
-export function meshPool(c) {
-  return new Manifest(`mesh-pool-${c.context}.yaml`, [
-    renderManifest('mesh-pool.yaml', { poolName: MESH_POOL, meshIp: c.meshIp }),
-    renderManifest('l2-policy.yaml', { policyName: L2_POLICY }),
-  ].join('---\n'));
+/**
+ * A manifest from templates under manifests/, each rendered with its values, in
+ * order, as one YAML stream; `name` is its file name in a run's output and in a
+ * transcript. A step names what it applies with it:
+ *   manifest(`app-pool-${c.context}.yaml`, { 'app-pool.yaml': { poolName: APP_POOL, start, stop } })
+ * @param {string} name
+ * @param {Record<string, Record<string, TemplateValue>>} templates file under manifests/ → its values
+ */
+export function manifest(name, templates) {
+  return new Manifest(name, Object.entries(templates).map(([file, values]) => renderManifest(file, values)).join('---\n'));
 }
 
-/** The L2 announcement policy alone (step 04 with MESH_SERVICE_TYPE=NodePort: no mesh pool). @param {ClusterConfig} c */
-export function l2Policy(c) {
-  return new Manifest(`l2-policy-${c.context}.yaml`, renderManifest('l2-policy.yaml', { policyName: L2_POLICY }));
-}
-
+// TRANSITION ONLY (test/unit/commands.test.mjs imports them until it is rewritten):
+// steps 04 and 05 declare these manifests; the same values as theirs.
 /** @param {ClusterConfig} c */
-export function appPool(c) {
-  return new Manifest(`app-pool-${c.context}.yaml`, renderManifest('app-pool.yaml', {
-    poolName: APP_POOL, start: c.appPool.start, stop: c.appPool.stop,
-  }));
-}
+export const meshPool = (c) => manifest(`mesh-pool-${c.context}.yaml`, {
+  'mesh-pool.yaml': { poolName: MESH_POOL, meshIp: c.meshIp }, 'l2-policy.yaml': { policyName: L2_POLICY },
+});
+/** @param {ClusterConfig} c */
+export const appPool = (c) => manifest(`app-pool-${c.context}.yaml`, {
+  'app-pool.yaml': { poolName: APP_POOL, start: c.appPool.start, stop: c.appPool.stop },
+});
 
 /** What the Service's affinity does, as the comment above it (ECHO_AFFINITY). */
 const AFFINITY_NOTE = {

@@ -12,7 +12,7 @@ import { ciliumLogFile, mutatingCiliumCalls, nonGetRequests, resetRequests } fro
 import { kubectl } from '../support/kubectl.mjs';
 import { makeConfig } from '../support/config-fixture.mjs';
 import { STEPS } from '../../scripts/steps.mjs';
-import { appPool } from '../../scripts/lib/manifests.mjs';
+import { appPool } from '../../scripts/05-app-pools.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
 

@@ -7,7 +7,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import YAML from 'yaml';
 import { renderTemplate, renderManifest, parseManifests, TemplateError, MANIFEST_DIR } from '../../scripts/lib/render.mjs';
-import { meshPool } from '../../scripts/lib/manifests.mjs';
+import { meshPool } from '../../scripts/04-mesh-pools.mjs';
 
 /** @param {string} text */
 const parse11 = (text) => YAML.parseAllDocuments(text, { version: '1.1' }).map((d) => {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { buildConfig, findUnknownVariables } from '../../scripts/lib/config.mjs';
 import { articleVars, makeConfig, kubeInfo, tempDir } from '../support/config-fixture.mjs';
 import { echoApp } from '../../scripts/lib/manifests.mjs';
-import { meshPoolActions } from '../../scripts/lib/pools.mjs';
+import { step as step04 } from '../../scripts/04-mesh-pools.mjs';
+import { actionsOf, isCode } from '../../scripts/lib/plan.mjs';
 import { echoSteps } from '../../scripts/lib/echo.mjs';
 import { settingsLines } from '../../scripts/lib/step.mjs';
 
@@ -31,7 +32,8 @@ test('NodePort: the mesh IPs may be empty or anything, and are not used; LoadBal
 
 test('step 04 with NodePort applies the L2 policy alone; with LoadBalancer the mesh pool too', (t) => {
   /** @param {import('../../scripts/lib/types.js').Config} config */
-  const kinds = (config) => meshPoolActions(config, config.a).flatMap((a) => a.commands ?? []).flatMap((c) => c.stdin?.objects ?? []).map((o) => o.kind);
+  const kinds = (config) => actionsOf(step04.actions(config, { flags: new Set() })).flatMap((a) => a.run ?? [])
+    .flatMap((i) => (isCode(i) || !i.args.includes(config.a.context) ? [] : i.stdin?.objects ?? [])).map((o) => o.kind);
   t.deepEqual(kinds(makeConfig({ MESH_SERVICE_TYPE: 'NodePort' })), ['CiliumL2AnnouncementPolicy']);
   t.deepEqual(kinds(makeConfig()), ['CiliumLoadBalancerIPPool', 'CiliumL2AnnouncementPolicy']);
 });

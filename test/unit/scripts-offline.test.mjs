@@ -10,7 +10,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { STEPS } from '../../scripts/steps.mjs';
 import { headerComment } from '../../scripts/lib/cli.mjs';
-import { ciliumValues, meshPool, appPool, echoApp } from '../../scripts/lib/manifests.mjs';
+import { ciliumValues, echoApp } from '../../scripts/lib/manifests.mjs';
+import { meshPool } from '../../scripts/04-mesh-pools.mjs';
+import { appPool } from '../../scripts/05-app-pools.mjs';
 import { ROOT, MESH_KUBECONFIG, articleConfig, writeEnvFile, tempDir, standInTools } from '../support/config-fixture.mjs';
 import { scaled } from '../support/time.mjs';
 
