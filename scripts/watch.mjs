@@ -8,8 +8,9 @@
  * `cilium clustermesh status` counts them) and the echo pods ready; per echo VIP
  * what answers right now (which cluster's page, the latency, or the error) and
  * a strip of the last minute of answers, one cell a second, coloured by the
- * cluster that answered. Run step 09 (or `npm run demo`) beside it and watch
- * B's VIP switch to cluster A when B's pods go, and back.
+ * cluster that answered. Run step 09 in another terminal and watch B's VIP
+ * switch to cluster A when B's pods go, and back (on the twin: `npm run twin`
+ * prints the settings both terminals use).
  *
  * It only reads (kubectl get, cilium clustermesh status, HTTP GETs of the VIPs),
  * asks each object at most once a second, takes no lock, and keeps going when a

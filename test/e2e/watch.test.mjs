@@ -121,7 +121,8 @@ function onTerminal(t, h, vars = {}) {
       return waitFor(() => ok(this.frame()), what, 30_000, 100)
         .catch((err) => { throw new Error(`${err.message}; the last frame:\n${this.frame().join('\n')}`); });
     },
-    quit: () => child.stdin.write('q'),
+    /** Presses a key: q, or Ctrl-C. @param {string} [key] */
+    quit: (key = 'q') => child.stdin.write(key),
     exit,
     deadline: describeDeadline(limit),
   };
@@ -213,7 +214,7 @@ test.serial('--once before, during and after the runbook, live on a terminal as 
   t.regex(gone.frame.at(-1) ?? '', new RegExp(`✘ not up: ${b.context}: cannot be asked, mesh unknown, no echo VIP$`));
 });
 
-test.serial('live with NO_COLOR: no colour; B going away shows and comes back; each object asked at most once a second; q quits', async (t) => {
+test.serial('live with NO_COLOR: no colour; B going away shows and comes back; each object asked at most once a second; Ctrl-C quits', async (t) => {
   if (!hasScript) return t.pass('util-linux script is not installed: no pseudo-terminal to test on');
   const h = await e2eTwin(t);
   const { b } = makeConfig(h.vars);
@@ -226,7 +227,7 @@ test.serial('live with NO_COLOR: no colour; B going away shows and comes back; e
     `${b.context} shown as not reachable`);
   await h.twin.clusters.b.server.start();
   await live.waitFrame((f) => f.some((l) => l.startsWith(`${b.context}  `) && l.includes('no cilium')), `${b.context} back`);
-  live.quit();
+  live.quit('\x03'); // Ctrl-C, which raw mode hands over as a key
   t.is(await live.exit, 0, live.output().slice(-2000));
   const seconds = (Date.now() - started) / 1000;
   t.false(SGR.test(live.output()), 'no colour codes with NO_COLOR');
