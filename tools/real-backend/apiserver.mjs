@@ -11,29 +11,33 @@ import { freePort, startProcess, waitReady } from './procs.mjs';
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 /**
- * GET `path` on the apiserver with the admin client certificate; the status code.
+ * A request to the apiserver with the admin client certificate: status and body.
  * @param {string} server https://host:port
  * @param {import('../../twin/pki.mjs').ClusterPki} pki
- * @param {string} path
+ * @param {string} method @param {string} path @param {unknown} [body] sent as JSON
  * @returns {Promise<{ status: number, body: string }>}
  */
-export function adminGet(server, pki, path) {
+export function adminRequest(server, pki, method, path, body) {
   return new Promise((resolve, reject) => {
-    const req = request(`${server}${path}`, { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey, timeout: 5000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d) => { body += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+    const req = request(`${server}${path}`, { method, headers, ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey, timeout: 5000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8').on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 5 s`)));
+    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 5 s`)));
     req.on('error', reject);
-    req.end();
+    req.end(body === undefined ? undefined : JSON.stringify(body));
   });
 }
+
+/** GET `path` with the admin client certificate. @param {string} server @param {import('../../twin/pki.mjs').ClusterPki} pki @param {string} path */
+export const adminGet = (server, pki, path) => adminRequest(server, pki, 'GET', path);
 
 /**
  * @param {{ bin: string, dir: string, host: string, etcdUrl: string, pki: import('../../twin/pki.mjs').ClusterPki,
  *   serviceCidr: string, readyMs: number }} o
- * @returns {Promise<{ proc: import('./procs.mjs').Proc, server: string }>}
+ * @returns {Promise<{ proc: import('./procs.mjs').Proc, server: string, saKey: string }>}
  */
 export async function startApiserver(o) {
   const dir = join(o.dir, 'apiserver');
@@ -58,5 +62,5 @@ export async function startApiserver(o) {
     '--profiling=false', '--v=1',
   ], join(o.dir, 'kube-apiserver.log'));
   await waitReady(proc, async () => (await adminGet(server, o.pki, '/readyz')).status === 200, o.readyMs);
-  return { proc, server };
+  return { proc, server, saKey: join(dir, 'sa.key') };
 }
