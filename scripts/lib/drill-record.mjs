@@ -6,9 +6,10 @@
 // .runbook/failover/<UTC time>.{json,svg}.
 //
 //   const rec = new DrillRecord({ vip: `${ip}:${port}`, watchedCluster: 'b' });
-//   const t = rec.now(); const page = await fetchPage(ip, port, s); rec.page(config, page, t);
+//   const sent = performance.now(); const page = await fetchPage(ip, port, s); rec.page(config, page, sent);
 //   rec.mark('scale-down'); … rec.mark('restore');
 //   out.info(rec.timeline()); const { svg } = rec.save();
+// Times given to it are the clock's (performance.now()); the record keeps ms since it began.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pageOf } from './http.mjs';
@@ -49,38 +50,40 @@ export class DrillRecord {
     this.data = { started: (o.started ?? new Date()).toISOString(), vip: o.vip, watchedCluster: o.watchedCluster, requests: [], marks: [] };
   }
 
-  /** Ms since the record started. */
-  now() {
-    return tenth(this.clock() - this.t0);
+  /** Ms since the record began, of a clock value (now when not given). @param {number} [at] */
+  since(at = this.clock()) {
+    return tenth(at - this.t0);
   }
 
   /**
    * Records one request.
-   * @param {{ cluster: Key | null, status: number, ms: number, error?: string, t?: number }} r
-   *   t: when it was sent (ms since start; default now minus its latency)
+   * @param {{ cluster: Key | null, status: number, ms: number, error?: string, sentAt?: number }} r
+   *   sentAt: the clock's time when it was sent (default now minus its latency)
    */
   request(r) {
-    const t = r.t ?? Math.max(0, this.now() - r.ms);
-    this.data.requests.push({ t: tenth(t), cluster: r.cluster, status: r.status, ms: tenth(r.ms), ...(r.error ? { error: r.error } : {}) });
+    const t = r.sentAt !== undefined ? this.since(r.sentAt) : Math.max(0, this.since() - r.ms);
+    this.data.requests.push({ t, cluster: r.cluster, status: r.status, ms: tenth(r.ms), ...(r.error ? { error: r.error } : {}) });
   }
 
   /**
-   * Records what fetchPage answered to a request sent at `t` (from now()).
+   * Records what fetchPage answered to a request sent at `sentAt` (the clock's
+   * time, performance.now() unless another clock was given): its latency is
+   * from then to now, its cluster the one whose page the body shows.
    * @param {Config} config
    * @param {PageResult} page
-   * @param {number} t
+   * @param {number} sentAt
    */
-  page(config, page, t) {
-    const ms = this.now() - t;
-    if (!page.ok) return this.request({ t, cluster: null, status: 0, ms, error: page.error });
+  page(config, page, sentAt) {
+    const ms = this.clock() - sentAt;
+    if (!page.ok) return this.request({ sentAt, cluster: null, status: 0, ms, error: page.error });
     const shown = pageOf(config, page.body);
     const cluster = config.clusters.find((c) => c.echoPage === shown)?.key ?? null;
-    return this.request({ t, cluster, status: page.status, ms });
+    return this.request({ sentAt, cluster, status: page.status, ms });
   }
 
-  /** Marks a moment (now unless t is given). @param {DrillMark['what']} what @param {number} [t] */
-  mark(what, t) {
-    this.data.marks.push({ t: tenth(t ?? this.now()), what });
+  /** Marks a moment: now, or the clock's time `at`. @param {DrillMark['what']} what @param {number} [at] */
+  mark(what, at) {
+    this.data.marks.push({ t: this.since(at), what });
   }
 
   toJSON() {

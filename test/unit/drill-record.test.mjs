@@ -23,9 +23,9 @@ function drill(vip = '127.42.254.240:8080') {
   let now = 0;
   const rec = new DrillRecord({ vip, watchedCluster: 'b', clock: () => now, started: STARTED });
   const ask = (/** @type {import('../../scripts/lib/http.mjs').PageResult} */ page) => {
-    const t = rec.now();
+    const sent = now;
     now += 4; // latency
-    rec.page(config, page, t);
+    rec.page(config, page, sent);
     now += 196;
   };
   const from = (/** @type {'a' | 'b'} */ k) => ({ ok: /** @type {const} */ (true), status: 200, body: `<h1>${config[k].echoPage}</h1>` });
@@ -50,11 +50,16 @@ test('the record keeps each request (time sent, answering cluster, status, laten
   t.deepEqual(data.marks, [{ t: 2000, what: 'scale-down' }, { t: 6000, what: 'restore' }]);
   t.is(data.requests.length, 40);
 
-  const rec = new DrillRecord({ vip: 'x', watchedCluster: 'b', clock: () => 0 });
-  rec.page(config, { ok: true, status: 200, body: 'something else' }, 0);
-  rec.page(config, { ok: true, status: 503, body: 'no healthy upstream' }, 0);
-  t.deepEqual(rec.toJSON().requests, [{ t: 0, cluster: null, status: 200, ms: 0 }, { t: 0, cluster: null, status: 503, ms: 0 }],
-    'an answer without a known page names no cluster');
+  let clock = 1000;
+  const rec = new DrillRecord({ vip: 'x', watchedCluster: 'b', clock: () => clock });
+  clock = 1500;
+  rec.page(config, { ok: true, status: 200, body: 'something else' }, 1250);
+  rec.page(config, { ok: true, status: 503, body: 'no healthy upstream' }, 1400);
+  t.deepEqual(rec.toJSON().requests, [{ t: 250, cluster: null, status: 200, ms: 250 }, { t: 400, cluster: null, status: 503, ms: 100 }],
+    'times from the clock, relative to the start; an answer without a known page names no cluster');
+  rec.mark('scale-down', 1100);
+  rec.mark('restore');
+  t.deepEqual(rec.toJSON().marks, [{ t: 100, what: 'scale-down' }, { t: 500, what: 'restore' }]);
 });
 
 test('the timeline: B up to the scale-down mark, failures, A from there to the restore, then B; a scale in seconds', (t) => {

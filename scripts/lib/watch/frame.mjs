@@ -7,7 +7,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import { style } from '../output.mjs';
 import { expectedPages } from '../http.mjs';
-import { KEEP_MS } from './state.mjs';
+import { KEEP_MS, INTERVALS } from './state.mjs';
 
 /** @typedef {import('./state.mjs').WatchState} WatchState */
 /** @typedef {import('./state.mjs').Workload} Workload */
@@ -66,6 +66,9 @@ function brief(e, lasting) {
   return gone ? `not reachable ${lasting}: ${gone[1]}${gone[2] ? ` — ${gone[2]}` : ''}` : `${lasting}: ${text}`;
 }
 
+/** "12 s old". @param {number} at @param {number} now */
+const age = (at, now) => `${Math.round((now - at) / 1000)} s old`;
+
 /** "for 12 s" since an error began. @param {number} since @param {number} now */
 const during = (since, now) => `for ${Math.max(0, Math.round((now - since) / 1000))} s`;
 
@@ -98,6 +101,9 @@ function clusterLines(state, k, now) {
     const mark = mesh.value.ok ? OK() : PART();
     meshLines = sides.map((x, i) => (i === 0 ? `${mark} mesh → ${peer}: ${x}` : `${' '.repeat(visible(`${mark} mesh → ${peer}:`))} ${x}`));
   }
+  // A poll still waiting for its answer (a cluster that does not answer at all) leaves old news: say how old.
+  if (objects?.value && now - objects.at > 2 * INTERVALS.objects + 1000) first += style.dim(` (${age(objects.at, now)})`);
+  if (mesh?.value && now - mesh.at > 2 * INTERVALS.mesh + 1000) meshLines[0] += style.dim(` (${age(mesh.at, now)})`);
   return [`${style.bold(head)} ${first}`, ...meshLines.map((l) => `${pad} ${l}`)];
 }
 

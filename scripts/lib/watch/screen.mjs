@@ -45,11 +45,11 @@ export function liveScreen({ stdout, stdin, onQuit }) {
   return {
     /** Columns to draw in. */
     columns: () => stdout.columns || 80,
-    /** @param {string[]} lines */
+    /** @param {string[]} lines cut to the terminal's rows: a frame that scrolled would redraw in the wrong place */
     draw(lines) {
       if (!active) return;
       cursorTo(stdout, 0, 0);
-      stdout.write(lines.map((l) => l + CLEAR_TO_END).join('\n'));
+      stdout.write(lines.slice(0, stdout.rows || lines.length).map((l) => l + CLEAR_TO_END).join('\n'));
       clearScreenDown(stdout);
     },
     leave,
