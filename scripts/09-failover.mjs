@@ -21,11 +21,20 @@
  * --keep-down is given. A passed drill is recorded on B's Deployment (annotation
  * clustermesh-runbook.io/failover-drill); run with --again to repeat it.
  *
- * You should see: "cluster-a answered on cluster-b's VIP …s after scale-down"
- * (with remote affinity: on cluster-a's VIP).
+ * The VIP is asked every 200 ms; three answers in a row from a page count.
+ *
+ * You should see: B's VIP answering from cluster A soon after the scale-down
+ * (with remote affinity: A's VIP). On the twin:
+ *
+ *   $ kubectl --context cluster-b scale -n echo deployment/echo --replicas=0
+ *     cluster-a answered on cluster-b's VIP 0.18s after scale-down, 0 failed requests
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
-import { failoverDrill } from './lib/failover.mjs';
+import { kubectl } from './lib/commands.mjs';
+import { code } from './lib/plan.mjs';
+import { bashOf } from './lib/shell.mjs';
+import { curl, bashPoll, expectedPages, dq } from './lib/http.mjs';
+import { drillState, failoverDrill, DRILL_ANNOTATION } from './lib/failover.mjs';
 
 export const step = defineStep({
   id: '09',
@@ -37,7 +46,52 @@ export const step = defineStep({
     { flag: 'keep-down', help: "leave B's echo scaled to 0 after the drill" },
     { flag: 'again', help: 'repeat the drill even if it passed before' },
   ],
-  actions: (config, opts) => [failoverDrill(config, opts.flags)],
+  actions: (config, opts) => {
+    const { a, b, timeouts } = config;
+    const { namespace: ns, name, replicas, servicePort: port } = config.echo;
+    const keepDown = opts.flags.has('keep-down');
+    // The VIP whose answers come from B's pods: B's own, or with affinity remote A's.
+    const w = config.echo.affinity === 'remote' ? a : b;
+    const before = expectedPages(config, w);
+
+    // The drill's poll, for the run and the bash alike: a request every 200 ms;
+    // three answers in a row from the awaited page count (one, for the first look).
+    const poll = { every: 0.2, inARow: 3, timeout: timeouts.failover };
+    const ask = (/** @type {string} */ ip) => curl`-s --max-time ${timeouts.http} http://${ip}${port === 80 ? '' : `:${port}`}/`;
+    const getIp = kubectl`--context ${w.context} get svc -n ${ns} ${name} -o jsonpath={.status.loadBalancer.ingress[0].ip}`.readOnly();
+    const scale = (/** @type {number} */ n) => kubectl`--context ${b.context} scale -n ${ns} deployment/${name} --replicas=${n}`;
+    const rollout = kubectl`--context ${b.context} rollout status -n ${ns} deployment/${name} --timeout=${timeouts.rollout}s`
+      .waitsFor(`deployment/${name} on ${b.context}`, timeouts.rollout);
+    const record = (/** @type {string} */ text) => kubectl`--context ${b.context} annotate -n ${ns} deployment/${name} --overwrite ${DRILL_ANNOTATION}=${text}`;
+
+    return [{
+      title: `Failover: ${w.context}'s echo VIP keeps answering, from ${a.context}, while ${b.context} has no echo pods`,
+      // Done when B's Deployment carries a passed drill's record and its replicas (--again repeats it).
+      // Blocked until echo has its VIPs (step 08) and B is connected to A (step 07).
+      check: (rt) => drillState(rt, config, w, opts.flags.has('again')),
+      // The run does these in this order, and restores B when the drill fails or is interrupted.
+      run: [code([
+        `ip=$(${bashOf(getIp)})`,
+        `# ${w.context}'s VIP answers from ${b.context}'s pods first`,
+        ...bashPoll(ask('$ip'), before, { ...poll, inARow: 1 }),
+        't0=$(date +%s%N)   # the clock runs from the scale command',
+        bashOf(scale(0)),
+        `# ${w.context}'s VIP should now answer from ${a.context}`,
+        ...bashPoll(ask('$ip'), [a.echoPage], poll, { timed: true }),
+        'ms=$(( (since - t0) / 1000000 ))',
+        `result="${dq(`${a.context} answered on ${w.context}'s VIP `)}$((ms / 1000)).$(printf %02d $((ms % 1000 / 10)))s after scale-down, $failed failed requests"`,
+        // You should see:   cluster-a answered on cluster-b's VIP 0.39s after scale-down, 0 failed requests
+        'echo "  $result"',
+        ...(keepDown ? [`# --keep-down: ${b.context} stays at 0 replicas. Restore with: ${bashOf(scale(replicas))}`] : [
+          bashOf(scale(replicas)),
+          bashOf(rollout),
+          `# ${w.context}'s VIP answers from ${b.context}'s pods again`,
+          ...bashPoll(ask('$ip'), before, poll),
+          `${bashOf(record('passed '))}"$(date -u +%Y-%m-%dT%H:%M:%SZ): $result"`,
+        ]),
+      ], (rt, check) => failoverDrill(rt, check, { watched: w, before, ask, poll, scale, rollout, record, keepDown }))],
+    }];
+  },
 });
 
 await runIfMain(step);

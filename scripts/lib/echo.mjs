@@ -1,122 +1,141 @@
 // @ts-check
-// The echo app with its global Service (step 08), and the check that each
-// cluster's VIP answers with the page it should.
-import { kubectl, duration, withOpts } from './commands.mjs';
-import { applyManifest } from './apply.mjs';
-import { echoApp, POOL_RESOURCE, APP_POOL } from './manifests.mjs';
+// How steps 08 and 09 know where echo stands: the echo objects as one read
+// (the namespace, Deployment, Service and the app pool they need), whether
+// they are as the manifest says, and whether a VIP answers with its page.
+// The commands are in the step files; this is probing and waiting.
 import { getObjects, lbIp } from './probes.mjs';
-import { fetchPage, expectedPages, pageOf, curlLine, bashWaitForPage } from './http.mjs';
-import { expBackoff } from 'zx';
-import { sleep } from './runtime.mjs';
-import { assignIp } from './shell.mjs';
+import { applyDiff, keyOf, unknownKind } from './apply.mjs';
+import { ToolError } from './runtime.mjs';
+import { POOL_CRD, APP_POOL, AFFINITY_NOTE, Manifest } from './manifests.mjs';
+import { pageOf, pollPages } from './http.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */
-/** @typedef {import('./actions.js').Action} Action */
+/** @typedef {import('./actions.js').CheckResult} CheckResult */
+/** @typedef {import('./actions.js').Command} Command */
 /** @typedef {import('./runtime.mjs').Runtime} Runtime */
-
-/** The jsonpath of a Service's LoadBalancer IP. */
-export const LB_IP_PATH = '{.status.loadBalancer.ingress[0].ip}';
+/** @typedef {import('./http.mjs').Curl} Curl */
+/** @typedef {import('./http.mjs').Poll} Poll */
 
 /**
- * Step 08's actions: echo deployed on both clusters, then each VIP's answer.
- * Both deployments come first: with affinity remote a VIP answers from the
- * other cluster's pods, which must exist by then.
- * @param {Config} config
- * @returns {Action[]}
+ * The echo manifest with a comment above its Service saying what the affinity
+ * (ECHO_AFFINITY) does.
+ * @param {Manifest} m
+ * @param {Config['echo']['affinity']} affinity
  */
-export function echoSteps(config) {
-  const per = config.clusters.map((c) => echoActions(config, c));
-  return [...per.map((p) => p.deploy), ...per.map((p) => p.vip)];
+export function withAffinityNote(m, affinity) {
+  const docs = m.yaml.split('---\n').map((d) => (/^kind: Service$/m.test(d) ? d.replace(/^apiVersion:/m, `${AFFINITY_NOTE[affinity]}apiVersion:`) : d));
+  return new Manifest(m.name, docs.join('---\n'));
 }
 
 /**
- * Deploys echo on one cluster and checks its VIP. The two actions share what the
- * first one read, so a finished step costs one kubectl call per cluster.
+ * Echo's objects on a cluster, and the app pool, in one kubectl call. Every
+ * check that looks at echo makes this same call, so checks that run together
+ * share its answer (the runtime's read sharing).
+ * @param {Runtime} rt
  * @param {Config} config
  * @param {ClusterConfig} c
- * @returns {{ deploy: Action, vip: Action }}
+ * @returns {Promise<Map<string, any>>}
  */
-export function echoActions(config, c) {
+export function echoObjects(rt, config, c) {
   const { namespace: ns, name } = config.echo;
-  // The Service's IP as the apply check read it. The executor starts both checks
-  // at once; the VIP check waits for the apply check's read instead of making
-  // its own, and reads again only when that found no IP.
-  /** @type {(ip: string) => void} */
-  let tell = () => {};
-  /** @type {Promise<string>} */
-  const seenIp = new Promise((resolve) => { tell = resolve; });
-  const seen = { ip: '' };
-  const lbWait = withOpts(kubectl(c, 'wait', '-n', ns, `--for=jsonpath=${LB_IP_PATH}`, `svc/${name}`, `--timeout=${duration(config.timeouts.resources)}`),
-    { wait: { what: `a LoadBalancer IP for ${name} on ${c.context}`, timeout: config.timeouts.resources } });
-  const deploy = applyManifest({
-    title: `Echo app (${c.echoImage}) and global Service ${ns}/${name} on ${c.context}`,
-    cluster: c,
-    manifest: echoApp(config, c),
-    namespace: ns,
-    missingKind: `${c.context} does not serve Cilium's pool kinds yet: run steps 01–05 first.`,
-    requires: [{
-      ref: `${POOL_RESOURCE}/${APP_POOL}`, key: `ciliumloadbalancerippool/${APP_POOL}`,
-      missing: `the app pool is missing on ${c.context}: run step 05 (npm run 05) first.`,
-    }],
-    seen: (live) => tell(lbIp(live?.get(`service/${name}`))),
-    verify: [
-      withOpts(kubectl(c, 'rollout', 'status', '-n', ns, `deployment/${name}`, `--timeout=${duration(config.timeouts.rollout)}`),
-        { wait: { what: `deployment/${name} on ${c.context}`, timeout: config.timeouts.rollout } }),
-      lbWait,
-    ],
+  return getObjects(rt, c, ns, [`namespace/${ns}`, `deployment/${name}`, `service/${name}`, `${POOL_CRD}/${APP_POOL}`]);
+}
+
+/**
+ * echoObjects, or none while the cluster does not serve the pool kinds yet.
+ * @param {Runtime} rt @param {Config} config @param {ClusterConfig} c
+ * @returns {Promise<Map<string, any>>}
+ */
+export const echoObjectsIfServed = (rt, config, c) => echoObjects(rt, config, c).catch((err) => {
+  if (unknownKind(err)) return new Map();
+  throw err;
+});
+
+/**
+ * Step 08's deploy check: done when the objects hold every field the manifest
+ * sets (as `kubectl apply` leaves them) and the Service has its LoadBalancer
+ * IP; 'verify' when only the IP is missing; blocked without the app pool.
+ * @param {Runtime} rt
+ * @param {Config} config
+ * @param {ClusterConfig} c
+ * @param {Manifest} manifest
+ * @returns {Promise<CheckResult>}
+ */
+export async function echoApplied(rt, config, c, manifest) {
+  let live;
+  try {
+    live = await echoObjects(rt, config, c);
+  } catch (err) {
+    if (unknownKind(err)) return { state: 'blocked', message: `${c.context} does not serve Cilium's pool kinds yet: run steps 01–05 first.` };
+    throw err;
+  }
+  if (!live.has(`ciliumloadbalancerippool/${APP_POOL}`)) {
+    return { state: 'blocked', message: `the app pool is missing on ${c.context}: run step 05 (npm run 05) first.` };
+  }
+  const diffs = manifest.objects.flatMap((o) => applyDiff(o, live.get(keyOf(o))));
+  if (diffs.length) return { state: 'todo', detail: diffs.slice(0, 3).join('; ') + (diffs.length > 3 ? ` (+${diffs.length - 3} more)` : '') };
+  // Applied, but a run stopped before LB-IPAM answered: the verify waits for the IP.
+  if (!lbIp(live.get(`service/${config.echo.name}`))) return { state: 'verify', detail: 'in place' };
+  return { state: 'done', detail: 'in place' };
+}
+
+/** @param {Config} config @param {ClusterConfig} c */
+const notDeployed = (config, c) =>
+  `echo is not deployed on ${c.context} yet: no Service ${config.echo.namespace}/${config.echo.name} (step 08 deploys it)`;
+
+/**
+ * Step 08's VIP check: done when one request to the VIP shows one of `pages`.
+ * @param {Runtime} rt
+ * @param {Config} config
+ * @param {ClusterConfig} c
+ * @param {string[]} pages
+ * @param {(ip: string) => Curl} ask
+ * @returns {Promise<CheckResult>}
+ */
+export async function vipAnswers(rt, config, c, pages, ask) {
+  const { namespace: ns, name } = config.echo;
+  const live = await echoObjectsIfServed(rt, config, c);
+  const svc = live.get(`service/${name}`);
+  // No Service (a dry run, or status while step 08 is partly done): nothing to ask yet.
+  if (!svc) return { state: 'todo', detail: notDeployed(config, c) };
+  const ip = lbIp(svc);
+  // No IP yet (a run stopped before LB-IPAM answered): step 08's deploy waits for it.
+  if (!ip) return { state: 'verify', detail: `Service ${ns}/${name} has no LoadBalancer IP yet` };
+  const req = ask(ip);
+  const page = await req.fetch();
+  if (rt.verbose || rt.mode === 'dry-run') rt.announceProbe(req.line);
+  const got = page.ok ? pageOf(config, page.body) : '';
+  if (page.ok && pages.includes(got)) return { state: 'done', detail: `${ip} → ${got}` };
+  return { state: 'verify', detail: page.ok ? `${ip} answered ${JSON.stringify(page.body.slice(0, 60))}` : `${ip}: ${page.error}` };
+}
+
+/**
+ * The VIP of a Service, read with `getIp` (kubectl get svc … -o jsonpath=…).
+ * @param {Runtime} rt
+ * @param {Config} config
+ * @param {ClusterConfig} c
+ * @param {Command} getIp
+ */
+export async function serviceIp(rt, config, c, getIp) {
+  const ip = await rt.probe(getIp).then((r) => r.stdout.trim(), (err) => {
+    throw err instanceof ToolError && /NotFound|not found/.test(err.stderr) ? new Error(notDeployed(config, c)) : err;
   });
-  /** @param {import('./runtime.mjs').Runtime} rt */
-  const serviceIp = async (rt) => lbIp((await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`));
-  const wanted = expectedPages(config, c);
-  const port = config.echo.servicePort;
-  /** The Service as it is now: its IP, or null when it does not exist. @param {Runtime} rt */
-  const readService = async (rt) => {
-    const svc = (await getObjects(rt, c, ns, [`svc/${name}`])).get(`service/${name}`);
-    return svc ? lbIp(svc) : null;
-  };
-  const notDeployed = `echo is not deployed on ${c.context} yet: no Service ${ns}/${name} (step 08 deploys it)`;
-  return { deploy, vip: {
-    title: `${c.context}'s echo VIP answers with ${wanted.map((p) => `"${p}"`).join(' or ')}`,
-    cluster: c,
-    async check(rt) {
-      const ip = (await seenIp) || await readService(rt);
-      // No Service (a dry run, or status while step 08 is partly done): nothing to ask yet.
-      if (ip === null) return { state: 'todo', detail: notDeployed, data: { missing: true } };
-      seen.ip = ip;
-      // No IP yet (a run stopped before LB-IPAM answered): verify waits for it.
-      if (!seen.ip) return { state: 'verify', detail: `Service ${ns}/${name} has no LoadBalancer IP yet` };
-      const page = await fetchPage(seen.ip, port, config.timeouts.http);
-      if (rt.verbose || rt.mode === 'dry-run') rt.announceProbe(curlLine(seen.ip, port, config.timeouts.http));
-      if (page.ok && wanted.includes(pageOf(config, page.body))) return { state: 'done', detail: `${seen.ip} → ${pageOf(config, page.body)}` };
-      return { state: 'verify', detail: page.ok ? `${seen.ip} answered ${JSON.stringify(page.body.slice(0, 60))}` : `${seen.ip}: ${page.error}` };
-    },
-    async verifyRun(rt, check) {
-      // Checked before the deploy ran (it is checked afresh after a change): say what is missing, not kubectl's error.
-      if (check.state === 'todo' && check.data?.missing && (await readService(rt)) === null) throw new Error(notDeployed);
-      if (!seen.ip) {
-        await rt.exec(lbWait);
-        seen.ip = await serviceIp(rt);
-      }
-      rt.announce(curlLine(seen.ip, port, config.timeouts.http));
-      const deadline = Date.now() + config.timeouts.resources * 1000;
-      return rt.withWait(`${c.context}'s VIP ${seen.ip} to answer`, config.timeouts.resources, async () => {
-        for (const delay of expBackoff(3000, 250)) {
-          const page = await fetchPage(seen.ip, port, config.timeouts.http);
-          const got = page.ok ? pageOf(config, page.body) : '';
-          if (wanted.includes(got)) return `${seen.ip} → ${got}`;
-          if (Date.now() > deadline) {
-            throw new Error(`${c.context}'s VIP ${seen.ip}:${port} did not answer with ${wanted.join(' or ')} within ${config.timeouts.resources}s; ` +
-              `last: ${page.ok ? `HTTP ${page.status} ${JSON.stringify(page.body.slice(0, 80))}` : page.error}`);
-          }
-          await sleep(delay, rt.signal);
-        }
-      });
-    },
-    transcript: [
-      assignIp(kubectl(c, 'get', 'svc', '-n', ns, name, '-o', `jsonpath=${LB_IP_PATH}`)),
-      ...bashWaitForPage('$ip', port, config.timeouts.resources, config.timeouts.http, wanted),
-    ],
-    statusLabel: `${c.context}'s echo VIP`,
-  } };
+  if (!ip) throw new Error(`Service ${config.echo.namespace}/${config.echo.name} on ${c.context} has no LoadBalancer IP`);
+  return ip;
+}
+
+/**
+ * Step 08's VIP wait: asks the VIP as `poll` says until it shows one of `pages`.
+ * @param {Runtime} rt
+ * @param {Config} config
+ * @param {ClusterConfig} c
+ * @param {{ getIp: Command, ask: (ip: string) => Curl, pages: string[], poll: Poll }} how
+ * @returns {Promise<string>} the result line's detail: "<ip> → <page>"
+ */
+export async function vipAnswered(rt, config, c, { getIp, ask, pages, poll }) {
+  const ip = await serviceIp(rt, config, c, getIp);
+  rt.announce(ask(ip).line);
+  const { page } = await pollPages(rt, `${c.context}'s VIP ${ip}`, ask(ip), pages, poll);
+  return `${ip} → ${page}`;
 }

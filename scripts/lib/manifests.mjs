@@ -66,7 +66,7 @@ export const appPool = (c) => manifest(`app-pool-${c.context}.yaml`, {
 });
 
 /** What the Service's affinity does, as the comment above it (ECHO_AFFINITY). */
-const AFFINITY_NOTE = {
+export const AFFINITY_NOTE = {
   local: "# affinity local: this cluster's pods answer; the other cluster's only when none here is ready.\n",
   remote: "# affinity remote: the other cluster's pods answer; this cluster's only when none there is ready.\n",
   '': "# no affinity: both clusters' pods answer, spread.\n",

@@ -9,10 +9,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { buildConfig, findUnknownVariables } from '../../scripts/lib/config.mjs';
 import { articleVars, makeConfig, kubeInfo, tempDir } from '../support/config-fixture.mjs';
-import { echoApp } from '../../scripts/lib/manifests.mjs';
 import { step as step04 } from '../../scripts/04-mesh-pools.mjs';
-import { actionsOf, isCode } from '../../scripts/lib/plan.mjs';
-import { echoSteps } from '../../scripts/lib/echo.mjs';
+import { step as step08, echoApp } from '../../scripts/08-deploy-echo.mjs';
+import { actionsOf, isCode, isLanes } from '../../scripts/lib/plan.mjs';
 import { settingsLines } from '../../scripts/lib/step.mjs';
 
 const KUBE = kubeInfo({ 'cluster-a': 'https://192.168.254.10:6443', 'cluster-b': 'https://192.168.254.11:6443' });
@@ -47,9 +46,11 @@ test('a name a typo away from a known one is a problem whatever its prefix; othe
 
 test("step 08: both deployments before either VIP's check; the Service's comment says what its affinity does", (t) => {
   const config = makeConfig({ ECHO_AFFINITY: 'remote' });
-  t.deepEqual(echoSteps(config).map((a) => (a.statusLabel ? `vip ${a.cluster?.key}` : `deploy ${a.cluster?.key}`)),
-    ['deploy a', 'deploy b', 'vip a', 'vip b']);
-  t.regex(echoSteps(config)[2].title, /cluster-a's echo VIP answers with "Cluster B"/);
+  const plans = step08.actions(config, { flags: new Set() });
+  // Two plans, each with the clusters side by side: the deployments, then the VIPs.
+  t.deepEqual(plans.map((p) => (isLanes(p) ? p.lanes.map((lane) => lane.map((a) => (a.statusLabel ? 'vip' : 'deploy'))) : 'one action')),
+    [[['deploy'], ['deploy']], [['vip'], ['vip']]]);
+  t.regex(actionsOf(plans)[2].title, /cluster-a's echo VIP answers with "Cluster B"/);
   /** @param {string} affinity */
   const service = (affinity) => {
     const c = makeConfig({ ECHO_AFFINITY: affinity });
