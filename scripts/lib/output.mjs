@@ -49,12 +49,13 @@ const lanes = new AsyncLocalStorage();
 export async function sideBySide(fns) {
   /** @type {Lane[]} */
   const all = fns.map((_, i) => ({ buffer: i === 0 ? null : [] }));
-  const done = fns.map((fn, i) => lanes.run(all[i], fn));
+  // Settled at once: a lane that fails while an earlier one still runs is no unhandled rejection.
+  const done = fns.map((fn, i) => lanes.run(all[i], fn).then((value) => ({ status: /** @type {const} */ ('fulfilled'), value }),
+    (reason) => ({ status: /** @type {const} */ ('rejected'), reason })));
   /** @type {PromiseSettledResult<T>[]} */
   const results = [];
   for (const [i, p] of done.entries()) {
-    results.push(await p.then((value) => ({ status: /** @type {const} */ ('fulfilled'), value }),
-      (reason) => ({ status: /** @type {const} */ ('rejected'), reason })));
+    results.push(await p);
     const next = all[i + 1];
     if (!next) continue;
     for (const l of next.buffer ?? []) (l.err ? process.stderr : process.stdout).write(l.text);
