@@ -51,7 +51,8 @@ real('three nodes named and labelled as K3s\'s turn Ready, each with a pod CIDR 
   const cols = 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address} '
     + '{.spec.podCIDR} {.metadata.labels.node-role\\.kubernetes\\.io/master} {.metadata.labels.node\\.kubernetes\\.io/instance-type} '
     + '{.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}{end}';
-  const out = await until(['get', 'nodes', '-o', cols], (o) => o.trim().split('\n').filter((l) => l.endsWith(' True')).length === 3);
+  const ready = (/** @type {string} */ o) => o.trim().split('\n').map((l) => l.split(' ')).filter((r) => r[6] === 'True' && r[2] !== '').length === 3;
+  const out = await until(['get', 'nodes', '-o', cols], ready);
   const rows = out.trim().split('\n').map((l) => l.split(' '));
   const version = `${bins.apiserver.version}+k3s1`;
   t.deepEqual(rows.map((r) => [r[0], r[1], r[3], r[4], r[5], r[6]]), [
