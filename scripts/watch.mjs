@@ -26,7 +26,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, headerComment, UsageError } from './lib/cli.mjs';
 import { loadConfig, ConfigError } from './lib/config.mjs';
 import { Runtime } from './lib/runtime.mjs';
-import { which } from './lib/which.mjs';
+import { which } from 'zx';
 import { out } from './lib/output.mjs';
 import { WatchState } from './lib/watch/state.mjs';
 import { frame } from './lib/watch/frame.mjs';
@@ -48,7 +48,7 @@ async function main() {
   }
   if (args.dryRun || args.transcript) throw new UsageError('watch only reads: no --dry-run or --transcript');
   const config = loadConfig();
-  const missing = /** @type {const} */ (['kubectl', 'cilium']).filter((t) => !which(t));
+  const missing = /** @type {const} */ (['kubectl', 'cilium']).filter((t) => !which.sync(t, { nothrow: true }));
   if (missing.length) throw new UsageError(`${missing.join(' and ')}: not found on PATH (npm run twin prints a PATH for the twin)`);
   out.info(`settings: ${config.envFile ?? 'no env file (no .env here); defaults and the environment'}`);
 
