@@ -187,14 +187,15 @@ export async function settled(rt, config, c, history) {
   if (Date.now() >= deadline) return history;
   out.warn(`  Helm release cilium on ${c.context} is ${first.status} (revision ${first.revision}, since ${first.since}): ` +
     'another cilium command (maybe of a run that was killed) is working on it; waiting for it to finish');
-  return rt.withWait(`Helm release cilium on ${c.context} to leave ${first.status}`, Math.ceil((deadline - Date.now()) / 1000), async () => {
+  // A wait: its polls read afresh (rt.changing), never a check's shared first answer.
+  return rt.changing(() => rt.withWait(`Helm release cilium on ${c.context} to leave ${first.status}`, Math.ceil((deadline - Date.now()) / 1000), async () => {
     for (const delay of expBackoff(2000, 250)) {
       await sleep(delay, rt.signal);
       const now = await ciliumReleases(rt, c);
       if (!PENDING.test(now[0]?.status ?? '') || Date.now() >= deadline) return now;
     }
     throw new Error('unreachable: expBackoff never ends');
-  });
+  }));
 }
 
 /** @param {Config} config @param {ClusterConfig} c @param {HelmRelease} r a pending revision */
