@@ -4,10 +4,9 @@
 // B is restored afterwards, also when the drill fails or is interrupted
 // (unless --keep-down). A passed drill is recorded as an annotation on B's
 // Deployment, so a second run finds the step done and changes nothing.
-import { lbIp } from './probes.mjs';
+import { getObjects, lbIp } from './probes.mjs';
 import { meshStatus, connectedTo } from './mesh.mjs';
 import { pollPages } from './http.mjs';
-import { echoObjectsIfServed } from './echo.mjs';
 import { Runtime } from './runtime.mjs';
 import { out } from './output.mjs';
 import { bashOf } from './shell.mjs';
@@ -34,8 +33,9 @@ export const DRILL_ANNOTATION = 'clustermesh-runbook.io/failover-drill';
  */
 export async function drillState(rt, config, w, again) {
   const { a, b } = config;
-  const { name, replicas } = config.echo;
-  const [live, wLive] = await Promise.all([echoObjectsIfServed(rt, config, b), w === b ? null : echoObjectsIfServed(rt, config, w)]);
+  const { namespace: ns, name, replicas } = config.echo;
+  const [live, wLive] = await Promise.all([getObjects(rt, b, ns, [`deploy/${name}`, `svc/${name}`]),
+    w === b ? null : getObjects(rt, w, ns, [`svc/${name}`])]);
   const deploy = live.get(`deployment/${name}`);
   const ip = lbIp((wLive ?? live).get(`service/${name}`));
   if (!deploy || !lbIp(live.get(`service/${name}`)) || !ip) {
