@@ -4,7 +4,7 @@
 // against it through a K3s-style kubeconfig. Skipped, saying so, when the
 // binaries are not built.
 import test from 'ava';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterBinaries, startCluster } from '../../tools/real-backend/cluster.mjs';
@@ -25,7 +25,10 @@ test.before(async () => {
   if (missing.length) return;
   cluster = await startCluster({ dir: mkdtempSync(join(tmpdir(), 'real-cluster-')), readyMs: scaled(120_000), removeDir: true });
 });
-test.after.always(async () => { await cluster?.stop(); });
+test.after.always(async () => {
+  await cluster?.stop();
+  rmSync(cacheDir, { recursive: true, force: true });
+});
 
 /** @param {string[]} args @param {string} [input] */
 const k = (args, input) => kubectl(args, { kubeconfig: cluster?.kubeconfig ?? '', cacheDir, input });

@@ -4,7 +4,7 @@
 // three K3s-like nodes. The real controllers and scheduler act on what the
 // real kubectl applies. Skipped, saying so, when a binary is not built.
 import test from 'ava';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterBinaries, startCluster } from '../../tools/real-backend/cluster.mjs';
@@ -25,7 +25,10 @@ test.before(async () => {
   cluster = await startCluster({ dir: mkdtempSync(join(tmpdir(), 'real-cluster-')), key: 'a', nodes: NODES,
     podCidr: '10.42.0.0/16', serviceCidr: '10.96.0.0/12', readyMs: scaled(120_000), removeDir: true });
 });
-test.after.always(async () => { await cluster?.stop(); });
+test.after.always(async () => {
+  await cluster?.stop();
+  rmSync(cacheDir, { recursive: true, force: true });
+});
 
 /** @param {string[]} args @param {string} [input] */
 const k = (args, input) => kubectl(args, { kubeconfig: cluster?.kubeconfig ?? '', cacheDir, input });
