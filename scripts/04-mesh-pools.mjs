@@ -22,7 +22,8 @@
  * CLUSTER_X_MESH_IP settings are not used); the L2 policy still is, for the
  * app pool's Services (step 05).
  *
- * You should see, with `kubectl --context cluster-a get ippools` (on the twin):
+ * You should see: `kubectl --context cluster-a get ippools` listing cluster-pool
+ * (here on the twin), and the same on cluster-b:
  *
  *   NAME           DISABLED   CONFLICTING   IPS AVAILABLE   AGE
  *   cluster-pool   false      False         1               5s

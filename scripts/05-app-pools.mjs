@@ -9,7 +9,8 @@
  * clusters announce on the same LAN, and two nodes answering ARP for one IP
  * would split the traffic.
  *
- * You should see, with `kubectl --context cluster-a get ippools` (on the twin):
+ * You should see: `kubectl --context cluster-a get ippools` listing app-pool
+ * (here on the twin), and the same on cluster-b:
  *
  *   NAME           DISABLED   CONFLICTING   IPS AVAILABLE   AGE
  *   app-pool       false      False         10              4s
