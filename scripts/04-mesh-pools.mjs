@@ -31,8 +31,8 @@
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { kubectl } from './lib/commands.mjs';
 import { code, eachCluster } from './lib/plan.mjs';
-import { manifest, MESH_POOL, L2_POLICY } from './lib/manifests.mjs';
-import { LB_CRDS, lbCrdsEstablished, lbCrdsRegistered, meshPoolApplied } from './lib/pools.mjs';
+import { manifest, MESH_POOL, L2_POLICY, POOL_CRD, L2_CRD } from './lib/manifests.mjs';
+import { lbCrdsEstablished, lbCrdsRegistered, meshPoolApplied } from './lib/pools.mjs';
 import { ciliumOnBoth } from './lib/prerequisites.mjs';
 import { bashOf } from './lib/shell.mjs';
 
@@ -66,10 +66,14 @@ export const step = defineStep({
         check: (rt) => lbCrdsEstablished(rt, c, applies),
         verify: [
           // `kubectl wait` fails at once on a CRD that does not exist yet: first wait until both exist.
-          code([`for i in $(seq 1 ${timeouts.resources}); do ${bashOf(kubectl`--context ${c.context} get ${LB_CRDS}`)} >/dev/null 2>&1 && break; sleep 1; done`],
-            (rt) => lbCrdsRegistered(rt, config, c)),
+          code([
+            `for i in $(seq 1 ${timeouts.resources}); do`,
+            `  ${bashOf(kubectl`--context ${c.context} get crd/${POOL_CRD} crd/${L2_CRD}`)} >/dev/null 2>&1 && break`,
+            '  sleep 1',
+            'done',
+          ], (rt) => lbCrdsRegistered(rt, config, c)),
           // You should see: customresourcedefinition.apiextensions.k8s.io/ciliumloadbalancerippools.cilium.io condition met
-          kubectl`--context ${c.context} wait --for=condition=Established ${LB_CRDS} --timeout=${timeouts.resources}s`
+          kubectl`--context ${c.context} wait --for=condition=Established crd/${POOL_CRD} crd/${L2_CRD} --timeout=${timeouts.resources}s`
             .waitsFor(`Cilium's CRDs on ${c.context}`, timeouts.resources),
         ],
       }, {
