@@ -80,5 +80,11 @@ export function stepSections(transcript) {
   return sections;
 }
 
-/** The drill's record annotation (when it passed, and what it measured) as "…". @param {string} text */
-export const normaliseRecord = (text) => text.replace(/(clustermesh-runbook\.io\/failover-drill=)[^'"\n]*/g, '$1…');
+/**
+ * The drill's record annotation (when it passed, and what it measured) as "…":
+ * to the line's end or a double quote (a run's line quotes the record in single
+ * quotes with `'\''` for the apostrophe of "cluster-b's VIP"; the transcript
+ * closes the literal part and goes on with "$(date …): $result").
+ * @param {string} text
+ */
+export const normaliseRecord = (text) => text.replace(/(clustermesh-runbook\.io\/failover-drill=)[^"\n]*/g, '$1…');
