@@ -102,7 +102,7 @@ export const step = defineStep({
           check: (rt) => vipAnswers(rt, config, c, pages, ask),
           // You should see (cluster-a's VIP, affinity local): Cluster A
           verify: [code([`ip=$(${bashOf(getIp)})`, ...bashPoll(ask('$ip'), pages, poll)],
-            (rt) => vipAnswered(rt, config, c, { getIp, ask, pages, poll }))],
+            (rt, check) => vipAnswered(rt, config, c, check, { getIp, ask, pages, poll }))],
           statusLabel: `${c.context}'s echo VIP`,
         }];
       }),

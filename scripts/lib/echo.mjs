@@ -107,7 +107,7 @@ export async function vipAnswers(rt, config, c, pages, ask) {
   if (rt.verbose || rt.mode === 'dry-run') rt.announceProbe(req.line);
   const got = page.ok ? pageOf(config, page.body) : '';
   if (page.ok && pages.includes(got)) return { state: 'done', detail: `${ip} → ${got}` };
-  return { state: 'verify', detail: page.ok ? `${ip} answered ${JSON.stringify(page.body.slice(0, 60))}` : `${ip}: ${page.error}` };
+  return { state: 'verify', detail: page.ok ? `${ip} answered ${JSON.stringify(page.body.slice(0, 60))}` : `${ip}: ${page.error}`, data: { ip } };
 }
 
 /**
@@ -127,14 +127,16 @@ export async function serviceIp(rt, config, c, getIp) {
 
 /**
  * Step 08's VIP wait: asks the VIP as `poll` says until it shows one of `pages`.
+ * The IP is the one the check read, or read with `getIp` when it had none.
  * @param {Runtime} rt
  * @param {Config} config
  * @param {ClusterConfig} c
+ * @param {CheckResult} check vipAnswers' answer
  * @param {{ getIp: Command, ask: (ip: string) => Curl, pages: string[], poll: Poll }} how
  * @returns {Promise<string>} the result line's detail: "<ip> → <page>"
  */
-export async function vipAnswered(rt, config, c, { getIp, ask, pages, poll }) {
-  const ip = await serviceIp(rt, config, c, getIp);
+export async function vipAnswered(rt, config, c, check, { getIp, ask, pages, poll }) {
+  const ip = (check.state === 'verify' && check.data?.ip) || await serviceIp(rt, config, c, getIp);
   rt.announce(ask(ip).line);
   const { page } = await pollPages(rt, `${c.context}'s VIP ${ip}`, ask(ip), pages, poll);
   return `${ip} → ${page}`;
