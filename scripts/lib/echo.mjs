@@ -1,8 +1,8 @@
 // @ts-check
-// How steps 08 and 09 know where echo stands: the echo objects as one read
-// (the namespace, Deployment, Service and the app pool they need), whether
-// they are as the manifest says, and whether a VIP answers with its page.
-// The commands are in the step files; this is probing and waiting.
+// How step 08 knows where echo stands: the echo objects as one read (the
+// namespace, Deployment, Service and the app pool they need), whether they are
+// as the manifest says, and whether a VIP answers with its page. The commands
+// are in the step file; this is probing and waiting.
 import { getObjects, lbIp } from './probes.mjs';
 import { applyDiff, keyOf, unknownKind } from './apply.mjs';
 import { ToolError } from './runtime.mjs';
@@ -29,9 +29,9 @@ export function withAffinityNote(m, affinity) {
 }
 
 /**
- * Echo's objects on a cluster, and the app pool, in one kubectl call. Every
- * check that looks at echo makes this same call, so checks that run together
- * share its answer (the runtime's read sharing).
+ * Echo's objects on a cluster, and the app pool, in one kubectl call. Both of
+ * step 08's checks make this same call, so when they run together they share
+ * its answer (the runtime's read sharing).
  * @param {Runtime} rt
  * @param {Config} config
  * @param {ClusterConfig} c
@@ -47,7 +47,7 @@ export function echoObjects(rt, config, c) {
  * @param {Runtime} rt @param {Config} config @param {ClusterConfig} c
  * @returns {Promise<Map<string, any>>}
  */
-export const echoObjectsIfServed = (rt, config, c) => echoObjects(rt, config, c).catch((err) => {
+const echoObjectsIfServed = (rt, config, c) => echoObjects(rt, config, c).catch((err) => {
   if (unknownKind(err)) return new Map();
   throw err;
 });
