@@ -26,7 +26,7 @@
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { code } from './lib/plan.mjs';
-import { shellQuote } from './lib/shell.mjs';
+import { shellQuote } from './lib/bash-text.mjs';
 import { targetOf, kubeconfigMerged, writeMerged, mergedHolds } from './lib/kubeconfig-merge.mjs';
 
 /** @typedef {import('./lib/types.js').Config} Config */

@@ -21,7 +21,7 @@
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { kubectl } from './lib/commands.mjs';
 import { code } from './lib/plan.mjs';
-import { bashOf } from './lib/shell.mjs';
+import { bashOf } from './lib/bash-text.mjs';
 import { caShared, copyCa, caCopied, DROP_SERVER_FIELDS } from './lib/share-ca.mjs';
 
 export const step = defineStep({

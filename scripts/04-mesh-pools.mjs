@@ -34,7 +34,7 @@ import { code, eachCluster } from './lib/plan.mjs';
 import { manifest, MESH_POOL, L2_POLICY, POOL_CRD, L2_CRD } from './lib/manifests.mjs';
 import { lbCrdsEstablished, lbCrdsRegistered, meshPoolApplied } from './lib/pools.mjs';
 import { ciliumOnBoth } from './lib/prerequisites.mjs';
-import { bashOf } from './lib/shell.mjs';
+import { bashOf } from './lib/bash-text.mjs';
 
 /** @typedef {import('./lib/types.js').ClusterConfig} ClusterConfig */
 

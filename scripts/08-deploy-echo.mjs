@@ -31,7 +31,7 @@
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { kubectl } from './lib/commands.mjs';
 import { code, eachCluster } from './lib/plan.mjs';
-import { bashOf } from './lib/shell.mjs';
+import { bashOf } from './lib/bash-text.mjs';
 import { manifest, APP_POOL } from './lib/manifests.mjs';
 import { echoApplied, vipAnswers, vipAnswered, withAffinityNote } from './lib/echo.mjs';
 import { curl, bashPoll, expectedPages } from './lib/http.mjs';

@@ -32,7 +32,7 @@
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { kubectl } from './lib/commands.mjs';
 import { code } from './lib/plan.mjs';
-import { bashOf } from './lib/shell.mjs';
+import { bashOf } from './lib/bash-text.mjs';
 import { curl, bashPoll, expectedPages, dq } from './lib/http.mjs';
 import { drillState, failoverDrill, DRILL_ANNOTATION } from './lib/failover.mjs';
 

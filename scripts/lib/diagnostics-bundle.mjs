@@ -30,7 +30,7 @@ import { kubectl, cilium } from './commands.mjs';
 import { Runtime, ToolError } from './runtime.mjs';
 import { scrubText, redact } from './redact.mjs';
 import { POOL_CRD, L2_CRD } from './manifests.mjs';
-import { commandLine } from './shell.mjs';
+import { commandLine } from './bash-text.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */

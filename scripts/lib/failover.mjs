@@ -9,7 +9,7 @@ import { meshStatus, connectedTo } from './mesh.mjs';
 import { pollPages } from './http.mjs';
 import { Runtime } from './runtime.mjs';
 import { out } from './output.mjs';
-import { bashOf } from './shell.mjs';
+import { bashOf } from './bash-text.mjs';
 
 /** @typedef {import('./types.js').Config} Config */
 /** @typedef {import('./types.js').ClusterConfig} ClusterConfig */

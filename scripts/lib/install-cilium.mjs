@@ -14,7 +14,7 @@ import { expBackoff } from 'zx';
 import { tryReadKubeconfig } from './kubeconfig-read.mjs';
 import { ciliumReleases, valueDiff, getObjects, deploymentReady, daemonSetReady } from './probes.mjs';
 import { sameCa } from './share-ca.mjs';
-import { bashOf } from './shell.mjs';
+import { bashOf } from './bash-text.mjs';
 import { code } from './plan.mjs';
 import { ToolError, sleep } from './runtime.mjs';
 import { out } from './output.mjs';

@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ToolError } from './runtime.mjs';
-import { commandLine, shellQuote } from './shell.mjs';
+import { commandLine, shellQuote } from './bash-text.mjs';
 import { tempPrefix, sweepDead } from './lock.mjs';
 import { renameK3s, conflictOf, entry, caOf, backupStamp } from './k3s-kubeconfig.mjs';
 

@@ -3,7 +3,7 @@
 //   code(bash, run)        what a command alone cannot do, with the bash that does the same
 //   eachCluster(cs, fn)    the same actions on each cluster, at the same time
 // and what the executor, --transcript and the lab guide read from them.
-import { bashOf } from './shell.mjs';
+import { bashOf } from './bash-text.mjs';
 
 /** @typedef {import('./actions.js').Action} Action */
 /** @typedef {import('./actions.js').Code} Code */

@@ -18,7 +18,7 @@ import { appendFileSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setMaxListeners } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
-import { commandLine, shellQuote } from './shell.mjs';
+import { commandLine, shellQuote } from './bash-text.mjs';
 import { out, showWait } from './output.mjs';
 import { lastSeen } from './wait-report.mjs';
 import { unfinishedRevisions, dropUnfinished } from './helm-records.mjs';

@@ -6,7 +6,7 @@
 import { question } from 'zx';
 import { kubectl } from './commands.mjs';
 import { code } from './plan.mjs';
-import { bashOf } from './shell.mjs';
+import { bashOf } from './bash-text.mjs';
 import { ciliumRelease, ciliumReleases, getObjects } from './probes.mjs';
 import { settled } from './install-cilium.mjs';
 import { out } from './output.mjs';

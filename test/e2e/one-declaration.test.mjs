@@ -12,7 +12,7 @@ import { e2eTwin, runScript, ROOT } from '../support/e2e.mjs';
 import { comparableState } from '../support/end-state.mjs';
 import { scaled, describeDeadline } from '../support/time.mjs';
 import { commandPatterns, stepSections, normaliseRecord } from '../support/declared.mjs';
-import { commandLine } from '../../scripts/lib/shell.mjs';
+import { commandLine } from '../../scripts/lib/bash-text.mjs';
 
 /** @typedef {import('../support/e2e.mjs').E2E} E2E */
 

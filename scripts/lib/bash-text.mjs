@@ -1,7 +1,7 @@
 // @ts-check
-// Shows commands the way a reader would type them in bash. The runbook never runs
-// these strings: processes get argv arrays. They are for the screen and for
-// transcripts, which must run as printed.
+// Bash as text: commands the way a reader types them (quoted words, heredocs).
+// Nothing here runs: processes get argv arrays. These strings are for the
+// screen and for transcripts, which must run as printed.
 
 const SAFE = /^[\w@%+=:,./-]+$/;
 
