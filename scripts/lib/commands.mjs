@@ -106,12 +106,6 @@ export function wordsOf(strings, values) {
 
 /** @param {Tool} tool */
 const tag = (tool) => (/** @type {TemplateStringsArray} */ strings, /** @type {unknown[]} */ ...values) => {
-  // TRANSITION ONLY: the old builders kubectl(c, ...args) and cilium(c, 'sub cmd', ...args).
-  if (!Array.isArray(strings)) {
-    const c = /** @type {any} */ (strings);
-    const words = /** @type {string[]} */ (values);
-    return new Cmd(tool, tool === 'kubectl' ? ['--context', c.context, ...words] : [...words[0].split(' '), '--context', c.context, ...words.slice(1)]);
-  }
   const { args, files } = wordsOf(strings, values);
   return new Cmd(tool, args, files.length ? { files } : {});
 };
@@ -130,8 +124,3 @@ export function contextOf(args) {
   return '';
 }
 
-// TRANSITION ONLY.
-/** @param {number} s */
-export const duration = (s) => `${s}s`;
-/** @param {any} cmd @param {any} extra */
-export const withOpts = (cmd, extra) => new Cmd(cmd.tool, cmd.args, { ...cmd, ...extra });

@@ -6,7 +6,7 @@
 // A check that says 'blocked' stops the step before anything is changed.
 import { out, style, sideBySide } from './output.mjs';
 import { ToolError } from './runtime.mjs';
-import { actionsOf, isCode, isLanes, transcriptOf, verifyBashOf, legacy } from './plan.mjs';
+import { actionsOf, isCode, isLanes, transcriptOf, verifyBashOf } from './plan.mjs';
 
 /** @typedef {import('./actions.js').Action} Action */
 /** @typedef {import('./actions.js').Plan} Plan */
@@ -72,17 +72,17 @@ export async function executePlan(rt, plans, opts = {}) {
   const together = rt.mode === 'run' && !rt.verbose;
   for (const plan of plans) {
     if (!isLanes(plan)) {
-      await runAction(run, legacy(plan));
+      await runAction(run, plan);
       continue;
     }
     if (!together) {
-      for (const lane of plan.lanes) for (const a of lane) await runAction(run, legacy(a));
+      for (const lane of plan.lanes) for (const a of lane) await runAction(run, a);
       continue;
     }
     // Each lane keeps the early answers while nothing in it has changed: the lanes are independent.
     const fresh = plan.lanes.map(() => ({ still: run.fresh.still }));
     const settled = await sideBySide(plan.lanes.map((lane, i) => async () => {
-      for (const a of lane) await runAction({ ...run, fresh: fresh[i] }, legacy(a));
+      for (const a of lane) await runAction({ ...run, fresh: fresh[i] }, a);
     }));
     run.fresh.still = fresh.every((f) => f.still);
     const failed = settled.find((x) => x.status === 'rejected');

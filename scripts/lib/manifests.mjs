@@ -54,33 +54,9 @@ export function manifest(name, templates) {
   return new Manifest(name, Object.entries(templates).map(([file, values]) => renderManifest(file, values)).join('---\n'));
 }
 
-// TRANSITION ONLY (test/unit/commands.test.mjs imports them until it is rewritten):
-// steps 04 and 05 declare these manifests; the same values as theirs.
-/** @param {ClusterConfig} c */
-export const meshPool = (c) => manifest(`mesh-pool-${c.context}.yaml`, {
-  'mesh-pool.yaml': { poolName: MESH_POOL, meshIp: c.meshIp }, 'l2-policy.yaml': { policyName: L2_POLICY },
-});
-/** @param {ClusterConfig} c */
-export const appPool = (c) => manifest(`app-pool-${c.context}.yaml`, {
-  'app-pool.yaml': { poolName: APP_POOL, start: c.appPool.start, stop: c.appPool.stop },
-});
-
 /** What the Service's affinity does, as the comment above it (ECHO_AFFINITY). */
 export const AFFINITY_NOTE = {
   local: "# affinity local: this cluster's pods answer; the other cluster's only when none here is ready.\n",
   remote: "# affinity remote: the other cluster's pods answer; this cluster's only when none there is ready.\n",
   '': "# no affinity: both clusters' pods answer, spread.\n",
 };
-
-/** The echo namespace, Deployment and global Service of one cluster, in one manifest. @param {Config} config @param {ClusterConfig} c */
-export function echoApp(config, c) {
-  const { namespace, name, replicas, servicePort, targetPort, affinity } = config.echo;
-  const yaml = [
-    renderManifest('echo-namespace.yaml', { namespace }),
-    renderManifest('echo-deployment.yaml', { namespace, name, replicas, targetPort, image: c.echoImage }),
-    renderManifest('echo-service.yaml', {
-      namespace, name, port: servicePort, targetPort, affinity: affinity === '' ? undefined : affinity,
-    }).replace(/^apiVersion:/m, `${AFFINITY_NOTE[affinity]}apiVersion:`),
-  ].join('---\n');
-  return new Manifest(`echo-${c.context}.yaml`, yaml);
-}

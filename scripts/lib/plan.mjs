@@ -36,23 +36,7 @@ export const eachCluster = (clusters, actions) => ({ lanes: clusters.map(actions
 export const isLanes = (p) => 'lanes' in p;
 
 /** Every action of a plan, in the order a transcript lists them. @param {readonly Plan[]} plans @returns {Action[]} */
-export const actionsOf = (plans) => plans.flatMap((p) => (isLanes(p) ? p.lanes.flat() : [p])).map(legacy);
-
-// TRANSITION ONLY (removed once every step declares run/verify items): an action
-// in the old shape (commands, run(), verifyRun(), transcript) as items.
-/** @param {any} a @returns {Action} */
-export function legacy(a) {
-  if (!a || (!a.commands && typeof a.run !== 'function' && !a.verifyRun && !a.transcript)) return a;
-  if (a.__new) return a.__new;
-  const bash = a.transcript ?? [];
-  /** @type {Item[]} */
-  const run = typeof a.run === 'function' ? [code(bash, a.run)] : a.commands ?? [];
-  /** @type {Item[]} */
-  const verify = [...(a.verify ?? []), ...(a.verifyRun ? [code(typeof a.run === 'function' || a.commands ? [] : bash, a.verifyRun)] : [])];
-  const n = { title: a.title, check: a.check, run, verify, hint: a.hint, statusLabel: a.statusLabel };
-  a.__new = n;
-  return n;
-}
+export const actionsOf = (plans) => plans.flatMap((p) => (isLanes(p) ? p.lanes.flat() : [p]));
 
 /** @param {Item} item @returns {string[]} */
 export const bashOfItem = (item) => (isCode(item) ? item.bash : [bashOf(/** @type {Command} */ (item))]);

@@ -9,7 +9,9 @@ import { subsetDiff, applyDiff, deepEqual } from '../../scripts/lib/apply.mjs';
 import { valueDiff, decodeHelmRelease } from '../../scripts/lib/probes.mjs';
 import { dropServerFields, DROP_SERVER_FIELDS } from '../../scripts/lib/share-ca.mjs';
 import { parseManifests } from '../../scripts/lib/render.mjs';
-import { echoApp, meshPool, ciliumValues } from '../../scripts/lib/manifests.mjs';
+import { ciliumValues } from '../../scripts/lib/manifests.mjs';
+import { meshPool } from '../../scripts/04-mesh-pools.mjs';
+import { echoApp } from '../../scripts/08-deploy-echo.mjs';
 import { articleConfig, makeConfig } from '../support/config-fixture.mjs';
 
 const config = articleConfig();

@@ -10,7 +10,7 @@ import test from 'ava';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Runtime, ToolError, deadlineOf, PLAIN_DEADLINE, DEADLINE_MARGIN } from '../../scripts/lib/runtime.mjs';
-import { cilium, kubectl, withOpts } from '../../scripts/lib/commands.mjs';
+import { cilium, kubectl } from '../../scripts/lib/commands.mjs';
 import { makeConfig, tempDir } from '../support/config-fixture.mjs';
 import { scaled, timeFactor } from '../support/time.mjs';
 import { alive } from '../../twin/hosting.mjs';
@@ -64,19 +64,19 @@ const gone = (pid) => !alive(pid);
 
 test('deadlineOf: a wait gets its own timeout and the margin, a Helm operation TIMEOUT_CILIUM, anything else the fixed bound', (t) => {
   const c = config.a;
-  const wait = withOpts(cilium(c, 'clustermesh status', '--wait', '--wait-duration', '600s'), { wait: { what: 'x', timeout: 600 } });
+  const wait = cilium`clustermesh status --context ${c.context} --wait --wait-duration 600s`.waitsFor('x', 600);
   t.is(deadlineOf(wait, config.timeouts).seconds, 600 + DEADLINE_MARGIN);
-  const helm = withOpts(cilium(c, 'clustermesh connect'), { helm: [c] });
+  const helm = cilium`clustermesh connect --context ${c.context}`.helmOn(c);
   t.is(deadlineOf(helm, config.timeouts).seconds, Math.max(PLAIN_DEADLINE, config.timeouts.cilium) + DEADLINE_MARGIN);
-  t.is(deadlineOf(kubectl(c, 'get', 'nodes'), config.timeouts).seconds, PLAIN_DEADLINE);
-  t.is(deadlineOf(withOpts(kubectl(c, 'get', 'nodes'), { deadline: { seconds: 7, why: 'w' } }), config.timeouts).seconds, 7 + DEADLINE_MARGIN);
+  t.is(deadlineOf(kubectl`--context ${c.context} get nodes`, config.timeouts).seconds, PLAIN_DEADLINE);
+  t.is(deadlineOf(kubectl`--context ${c.context} get nodes`.withDeadline(7, 'w'), config.timeouts).seconds, 7 + DEADLINE_MARGIN);
 });
 
 test('a cilium wait that outlives its --wait-duration is killed at its deadline and reported with what it waited for', async (t) => {
   const tools = hangingTools();
   const rt = runtime(tools.bin);
-  const cmd = withOpts(cilium(config.a, 'clustermesh status', '--wait', '--wait-duration', `${BOUND}s`),
-    { wait: { what: 'clustermesh-apiserver on cluster-a', timeout: BOUND }, read: true });
+  const cmd = cilium`clustermesh status --context ${config.a.context} --wait --wait-duration ${BOUND}s`
+    .waitsFor('clustermesh-apiserver on cluster-a', BOUND).readOnly();
   const err = await rejection(rt.exec(cmd, { quiet: true }));
   t.true(err.killed);
   t.is(err.message.replace(/killed after \d+s/, 'killed after Ns'), `cilium clustermesh status --context cluster-a --wait --wait-duration ${BOUND}s: ` +
@@ -89,7 +89,7 @@ test('a cilium wait that outlives its --wait-duration is killed at its deadline 
 test('a plain kubectl read that does not answer is killed at the fixed bound', async (t) => {
   const tools = hangingTools();
   const rt = runtime(tools.bin);
-  const err = await rejection(rt.probe(kubectl(config.a, 'get', 'nodes', '-o', 'json')));
+  const err = await rejection(rt.probe(kubectl`--context ${config.a.context} get nodes -o json`));
   t.true(err.killed);
   t.true(err.message.replace(/killed after \d+s/, 'killed after Ns').startsWith(
     `kubectl --context cluster-a get nodes -o json: killed after Ns, past its deadline of ${BOUND}s (the bound of a command that does not wait); it had not answered`), err.message);

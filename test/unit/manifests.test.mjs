@@ -4,7 +4,8 @@
 // config in which every value differs shows that nothing is hard-coded.
 import test from 'ava';
 import YAML from 'yaml';
-import { ciliumValues, echoApp, Manifest, MESH_POOL, APP_POOL, L2_POLICY } from '../../scripts/lib/manifests.mjs';
+import { ciliumValues, Manifest, MESH_POOL, APP_POOL, L2_POLICY } from '../../scripts/lib/manifests.mjs';
+import { echoApp } from '../../scripts/08-deploy-echo.mjs';
 import { meshPool } from '../../scripts/04-mesh-pools.mjs';
 import { appPool } from '../../scripts/05-app-pools.mjs';
 import { articleConfig, otherConfig, makeConfig } from '../support/config-fixture.mjs';
