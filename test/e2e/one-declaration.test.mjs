@@ -63,14 +63,18 @@ test.serial('the transcript, run in bash on a fresh twin, ends where npm run all
   t.deepEqual(endOf(byBash), endOf(byRun));
 });
 
-test.serial('every command a run executes is in its step\'s transcript and written in its step\'s file', async (t) => {
+test.serial('every command a run and the teardown execute is in its step\'s transcript and written in its step\'s file', async (t) => {
   const h = await e2eTwin(t);
   const log = join(h.twin.dir, 'exec.log');
   const run = await h.run('all.mjs', [], { env: { RUNBOOK_EXEC_LOG: log } });
   t.is(run.code, 0, run.output);
+  const teardown = await h.run('10-teardown.mjs', ['--yes'], { env: { RUNBOOK_EXEC_LOG: log } });
+  t.is(teardown.code, 0, teardown.output);
   const printed = await h.run('all.mjs', ['--transcript']);
   t.is(printed.code, 0, printed.output);
-  const sections = stepSections(printed.stdout);
+  const printed10 = await h.run('10-teardown.mjs', ['--transcript']);
+  t.is(printed10.code, 0, printed10.output);
+  const sections = new Map([...stepSections(printed.stdout), ...stepSections(printed10.stdout)]);
   const files = readdirSync(join(ROOT, 'scripts')).filter((f) => /^\d\d-.+\.mjs$/.test(f));
   const executed = execLog(log);
   t.true(executed.length > 20, `the run logged ${executed.length} commands`);
