@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { e2eTwin, runScript, ROOT } from '../support/e2e.mjs';
 import { comparableState } from '../support/end-state.mjs';
 import { scaled, describeDeadline } from '../support/time.mjs';
@@ -23,7 +23,8 @@ import { commandLine } from '../../scripts/lib/bash-text.mjs';
  */
 function bash(file, env) {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [file], { env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // In the script's own folder: the transcript writes its files (the values files) where it runs.
+    const child = spawn('bash', [file], { cwd: dirname(file), env: { ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let output = '';
     child.stdout.on('data', (d) => { output += d; });
     child.stderr.on('data', (d) => { output += d; });
