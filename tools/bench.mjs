@@ -168,9 +168,10 @@ const verdict = (ok) => (ok ? 'PASS' : 'FAIL');
 async function firstRunWithDelays() {
   const { twin, env } = await freshTwin({ delays: 'default' });
   try {
-    const { total } = await wholeRun(twin, env);
+    const { total, steps } = await wholeRun(twin, env);
     console.log(`\nThe first run with the twin's default delays (pods ready after a while, CRDs established, LB IPs assigned):`);
     console.log(`  npm run all on a fresh twin: ${s(total.wall)} wall, ${total.counts.kubectl + total.counts.cilium} processes`);
+    console.log(`  by step: ${steps.map((l) => `${l.step} ${l.seconds.toFixed(2)}s`).join(', ')}`);
   } finally {
     await twin.stop();
   }
