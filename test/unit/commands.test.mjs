@@ -2,10 +2,9 @@
 // The exact commands every step declares for a config: argv as the process gets
 // it (tool + args), stdin and files, waits with their timeouts, and the bash
 // that --transcript, --dry-run and --help print, which is read from the same
-// declaration. Nothing here runs a process except bash and `sed` on the
-// transcript's own lines.
+// declaration. Nothing here runs a process except bash on the transcript.
 import test from 'ava';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { STEPS } from '../../scripts/steps.mjs';
@@ -15,6 +14,7 @@ import { appPool } from '../../scripts/05-app-pools.mjs';
 import { echoApp } from '../../scripts/08-deploy-echo.mjs';
 import { actionsOf as planActions, isCode, isLanes, transcriptOf } from '../../scripts/lib/plan.mjs';
 import { transcript } from '../../scripts/lib/step.mjs';
+import { DROP_SERVER_FIELDS } from '../../scripts/lib/share-ca.mjs';
 import { articleConfig, otherConfig, makeConfig, kubeInfo, standInTools, tempDir } from '../support/config-fixture.mjs';
 import { scaled } from '../support/time.mjs';
 
@@ -92,36 +92,8 @@ test('02: the transcript pipes the Secret from A through an anchored sed into cr
       "  | sed -e '/^  resourceVersion: /d' -e '/^  uid: /d' -e '/^  creationTimestamp: /d' \\\n" +
       '  | kubectl --context cluster-b create -f -',
   ]);
-});
-
-test('02: the transcript\'s sed drops only the server fields, not data or labels that mention them', (t) => {
-  const [share] = actionsOf(article, '02');
-  const sed = /\| (sed .*?) \\\n/.exec(transcriptOf(share)[1] ?? '')?.[1];
-  if (!sed) return t.fail('no sed in the pipe');
-  const secret = [
-    'apiVersion: v1',
-    'data:',
-    '  ca.crt: dWlkOiB4',
-    '  ca.key: cmVzb3VyY2VWZXJzaW9uOiAx',
-    'kind: Secret',
-    'metadata:',
-    '  annotations:',
-    '    meta.helm.sh/release-name: cilium',
-    '  creationTimestamp: "2025-01-01T00:00:00Z"',
-    '  labels:',
-    '    app.kubernetes.io/managed-by: Helm',
-    '    uid: keep-me',
-    '  name: cilium-ca',
-    '  namespace: kube-system',
-    '  resourceVersion: "1234"',
-    '  uid: 0c4a2b1e-0000-4000-8000-000000000000',
-    'type: Opaque',
-    '',
-  ].join('\n');
-  const out = execFileSync('bash', ['-c', sed], { input: secret, encoding: 'utf8' });
-  t.is(out, secret.split('\n').filter((l) => !/^  (resourceVersion|uid|creationTimestamp): /.test(l)).join('\n'));
-  t.true(out.includes('    uid: keep-me'));
-  t.true(out.includes('  ca.key: cmVzb3VyY2VWZXJzaW9uOiAx'));
+  // The run deletes the same lines in memory (apply-diff.test.mjs holds dropServerFields to this sed).
+  t.true(transcriptOf(share)[1].includes(`| ${DROP_SERVER_FIELDS} \\\n`));
 });
 
 test('04: per cluster, side by side: wait for the CRDs to exist and be Established, then apply the mesh pool and L2 policy by stdin', (t) => {
