@@ -26,7 +26,11 @@ test.before(async () => {
   if (missing.length) return;
   cluster = await startCluster({ dir: mkdtempSync(join(tmpdir(), 'real-cluster-')), controllers: true, readyMs: scaled(120_000), removeDir: true });
   cluster.procs.push(await startOperator({ bin: operator.path, dir: cluster.dir, kubeconfig: cluster.kubeconfig, host: '127.0.0.1',
-    clusterName: 'cluster-a', clusterId: 1, readyMs: scaled(120_000) }));
+    readyMs: scaled(120_000), config: {
+      // cilium-config keys as the chart renders them for the runbook (cluster-pool IPAM, IPv4 only).
+      'cluster-name': 'cluster-a', 'cluster-id': '1', 'identity-allocation-mode': 'crd',
+      'enable-ipv4': 'true', 'enable-ipv6': 'false', ipam: 'cluster-pool', 'cluster-pool-ipv4-cidr': '10.42.0.0/16', 'cluster-pool-ipv4-mask-size': '24',
+    } }));
 });
 test.after.always(async () => {
   await cluster?.stop();
@@ -72,4 +76,9 @@ real('LB-IPAM gives a LoadBalancer Service an address out of the pool', async (t
   t.true(['127.0.40.10', '127.0.40.11', '127.0.40.12'].includes(ip), ip);
   const cond = await k(['-n', 'default', 'get', 'svc', 'echo', '-o', 'jsonpath={.status.conditions[?(@.type=="cilium.io/IPAMRequestSatisfied")].status}']);
   t.is(cond.stdout, 'True');
+});
+
+real('the operator still runs', (t) => {
+  const c = /** @type {NonNullable<typeof cluster>} */ (cluster);
+  t.deepEqual(c.procs.map((p) => [p.name, p.alive()]).at(-1), ['cilium-operator-generic', true], c.procs.at(-1)?.tail());
 });
