@@ -25,12 +25,12 @@
  * 2 bad input.
  */
 import { STEPS } from './steps.mjs';
-import { parseArgs, headerComment, UsageError } from './lib/cli.mjs';
+import { parseArgs, scriptHelp, UsageError } from './lib/cli.mjs';
 import { guard, prepare, toolsFor, recordStats } from './lib/step.mjs';
 import { Runtime, firstLine } from './lib/runtime.mjs';
 import { actionsOf, isCode } from './lib/plan.mjs';
 import { out, style } from './lib/output.mjs';
-import { readFileSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /** @typedef {import('./lib/actions.js').Step} Step */
@@ -154,9 +154,7 @@ if (process.argv[1] && realpathSync(process.argv[1]) === realpathSync(fileURLToP
   await guard(async () => {
     const args = parseArgs(process.argv.slice(2));
     if (args.help) {
-      out.info(headerComment(readFileSync(fileURLToPath(import.meta.url), 'utf8')));
-      out.info('\nUsage: npm run status [-- --verbose]   (or node scripts/status.mjs)');
-      out.info('\nSettings come from .env (or the file RUNBOOK_ENV names); see env.example.');
+      out.info(scriptHelp(import.meta.url, 'npm run status [-- --verbose]   (or node scripts/status.mjs)'));
       return 0;
     }
     if (args.dryRun || args.transcript) throw new UsageError('status is read-only already: no --dry-run or --transcript');

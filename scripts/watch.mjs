@@ -21,9 +21,7 @@
  * Without a terminal it prints a frame every 10 s. Exit codes: 0 quit (or all
  * up with --once), 3 not all up (--once), 2 bad input, 130 stopped by a signal.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { parseArgs, headerComment, UsageError } from './lib/cli.mjs';
+import { parseArgs, scriptHelp, UsageError } from './lib/cli.mjs';
 import { loadConfig, ConfigError } from './lib/config.mjs';
 import { Runtime } from './lib/runtime.mjs';
 import { which } from 'zx';
@@ -41,9 +39,7 @@ const PLAIN_EVERY = 10_000;
 async function main() {
   const args = parseArgs(process.argv.slice(2), { flags: ['once'] });
   if (args.help) {
-    out.info(headerComment(readFileSync(fileURLToPath(import.meta.url), 'utf8')));
-    out.info('\nUsage: npm run watch [-- --once]   (or node scripts/watch.mjs [--once])');
-    out.info('\nSettings come from .env (or the file RUNBOOK_ENV names); see env.example.');
+    out.info(scriptHelp(import.meta.url, 'npm run watch [-- --once]   (or node scripts/watch.mjs [--once])'));
     return 0;
   }
   if (args.dryRun || args.transcript) throw new UsageError('watch only reads: no --dry-run or --transcript');

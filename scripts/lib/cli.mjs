@@ -2,6 +2,8 @@
 // Command-line flags of the step scripts and of all.mjs. Small on purpose: every
 // script takes --help, --dry-run, --transcript and --verbose; a few take more.
 import { parseArgs as nodeParseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export class UsageError extends Error {}
 
@@ -46,6 +48,16 @@ export function parseArgs(argv, allowed = {}) {
   }
   if (parsed.dryRun && parsed.transcript) throw new UsageError('--dry-run and --transcript exclude each other');
   return parsed;
+}
+
+/**
+ * --help of a script that is not a step: its header comment, how to run it, and where settings come from.
+ * @param {string} fileUrl the script's import.meta.url
+ * @param {string} usage e.g. "npm run status [-- --verbose]   (or node scripts/status.mjs)"
+ */
+export function scriptHelp(fileUrl, usage) {
+  return `${headerComment(readFileSync(fileURLToPath(fileUrl), 'utf8'))}\n\nUsage: ${usage}\n\n` +
+    'Settings come from .env (or the file RUNBOOK_ENV names); see env.example.';
 }
 
 /**
