@@ -59,9 +59,12 @@ export function readCluster(r, key, { k3sMode, k3sFiles, contexts, kubeconfig, m
   if (apiHost !== '') {
     checkHost(r, V('API_HOST'), apiHost, V('API_PORT'));
   } else if (k3sMode) {
+    const k3sServer = k3sFiles[key]?.server ?? 'https://127.0.0.1:6443';
+    const at = serverHostPort(k3sServer);
+    const loopback = !at || isLoopbackHost(at.host) || isUnspecifiedHost(at.host);
     problem(
       V('API_HOST'),
-      `is empty, but with ${V('K3S_KUBECONFIG')} set it must be given: the K3s kubeconfig points at ${k3sFiles[key]?.server ?? 'https://127.0.0.1:6443'}, a loopback address, and step 00 writes https://<${V('API_HOST')}>:<${V('API_PORT')}> in its place (which Cilium uses too). ` +
+      `is empty, but with ${V('K3S_KUBECONFIG')} set it must be given: the K3s kubeconfig points at ${k3sServer}${loopback ? ', a loopback address,' : ''} and step 00 writes https://<${V('API_HOST')}>:<${V('API_PORT')}> in its place (which Cilium uses too). ` +
         `Set it to the K3s server's address every node can reach (its LAN IP)`,
     );
   } else if (server !== '') {

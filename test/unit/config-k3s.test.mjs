@@ -96,6 +96,15 @@ test('the API hosts must be given: the K3s files point at 127.0.0.1', (t) => {
   t.regex(p[1], /^CLUSTER_B_API_HOST: is empty, but with CLUSTER_B_K3S_KUBECONFIG set/);
 });
 
+test('a K3s file already pointing at a LAN server still needs the API host, and is not called loopback', (t) => {
+  const { f, load: l } = load({ CLUSTER_A_API_HOST: '' });
+  fs.writeFileSync(f.a, fs.readFileSync(f.a, 'utf8').replace('https://127.0.0.1:6443', 'https://192.168.254.10:6443'));
+  const [p, ...rest] = problems(t, l);
+  t.is(rest.length, 0);
+  t.regex(p, /^CLUSTER_A_API_HOST: is empty, but with CLUSTER_A_K3S_KUBECONFIG set it must be given: the K3s kubeconfig points at https:\/\/192\.168\.254\.10:6443 and step 00 writes/);
+  t.false(p.includes('loopback'), p);
+});
+
 test('the loopback rule holds for the API host (Cilium), while the kubeconfig server may be a tunnel on 127.0.0.1', (t) => {
   t.regex(problems(t, load({ CLUSTER_A_API_HOST: '127.0.0.1' }).load).join('\n'), /^CLUSTER_A_API_HOST: "127\.0\.0\.1" is a loopback address/);
   const config = load({ CLUSTER_A_KUBECONFIG_SERVER: 'https://127.0.0.1:16443', CLUSTER_B_KUBECONFIG_SERVER: 'https://localhost:16444' }).load();
