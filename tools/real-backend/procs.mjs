@@ -3,7 +3,7 @@
 // is stopped with SIGTERM then SIGKILL past a deadline, and is killed when
 // this Node process exits, so no etcd or apiserver outlives the run.
 import { spawn } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
+import { openSync, closeSync, readFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** @type {Set<import('node:child_process').ChildProcess>} */
@@ -51,7 +51,10 @@ export function startProcess(name, bin, args, log, env = process.env) {
   let code = /** @type {number | null | undefined} */ (undefined);
   const exited = new Promise((resolve) => {
     child.on('exit', (c) => { code = c; running.delete(child); resolve(c); });
-    child.on('error', () => { code = -1; running.delete(child); resolve(-1); });
+    child.on('error', (e) => {
+      appendFileSync(log, `${name}: ${e.message}\n`); // e.g. spawn ENOENT: the log says why it never ran
+      code = -1; running.delete(child); resolve(-1);
+    });
   });
   const tail = (n = 20) => {
     try { return readFileSync(log, 'utf8').trimEnd().split('\n').slice(-n).join('\n'); } catch { return ''; }
