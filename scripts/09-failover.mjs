@@ -23,11 +23,24 @@
  *
  * The VIP is asked every 200 ms; three answers in a row from a page count.
  *
+ * Every request the run makes, from before the scale-down until B answers
+ * again, is recorded (time, answering cluster, status, latency): the step
+ * prints it as a timeline (↓ scale-down, ↑ restore, ✘ failed requests) and
+ * saves it as <UTC time>.json and an SVG chart, <UTC time>.svg, in
+ * .runbook/failover (RUNBOOK_FAILOVER_DIR puts them elsewhere); also with
+ * --keep-down and when the drill fails.
+ *
  * You should see: B's VIP answering from cluster A soon after the scale-down
  * (with remote affinity: A's VIP). On the twin:
  *
  *   $ kubectl --context cluster-b scale -n echo deployment/echo --replicas=0
  *     cluster-a answered on cluster-b's VIP 0.18s after scale-down, 0 failed requests
+ *   …
+ *     BBBBBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBB
+ *     ↓────────────────────┬─↑──────────────────┬─────────────────
+ *     0.0 s                0.5 s                1.0 s
+ *     ↓ scale-down at 0.01 s · ↑ restore at 0.57 s · ✘ 0 of 7 requests failed
+ *     the drill as a picture: .runbook/failover/2026-12-04T18-46-15Z.svg (its requests: …)
  */
 import { defineStep, runIfMain } from './lib/step.mjs';
 import { kubectl } from './lib/commands.mjs';

@@ -3,7 +3,8 @@
 // watched VIP from before the scale-down until B is restored, with the moments
 // of the scale-down and the restore. It prints as a one-line timeline with a
 // scale, is kept as JSON and drawn as an SVG chart (drill-svg.mjs) in
-// .runbook/failover/<UTC time>.{json,svg}.
+// <dir>/<UTC time>.{json,svg}: <dir> is RUNBOOK_FAILOVER_DIR (relative to the
+// current directory), by default .runbook/failover in the runbook's folder (gitignored).
 //
 //   const rec = new DrillRecord({ vip: `${ip}:${port}`, watchedCluster: 'b' });
 //   const sent = performance.now(); const page = await fetchPage(ip, port, s); rec.page(config, page, sent);
@@ -11,7 +12,8 @@
 //   out.info(rec.timeline()); const { svg } = rec.save();
 // Times given to it are the clock's (performance.now()); the record keeps ms since it began.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pageOf } from './http.mjs';
 import { style } from './output.mjs';
 import { drillSvg, failed, tickStep } from './drill-svg.mjs';
@@ -31,6 +33,12 @@ export { failed } from './drill-svg.mjs';
  * @typedef {{ started: string, vip: string, watchedCluster: Key, requests: DrillRequest[], marks: DrillMark[] }} DrillData
  *   started: ISO time of t = 0
  */
+
+/** Where records go unless RUNBOOK_FAILOVER_DIR says otherwise: .runbook/failover in the runbook's folder. */
+export const DEFAULT_DIR = fileURLToPath(new URL('../../.runbook/failover/', import.meta.url));
+
+/** @param {NodeJS.ProcessEnv} env */
+export const failoverDir = (env) => (env.RUNBOOK_FAILOVER_DIR?.trim() ? resolve(env.RUNBOOK_FAILOVER_DIR.trim()) : DEFAULT_DIR);
 
 /** Cells of the timeline (it fits 80 columns with its margin). */
 export const TIMELINE_WIDTH = 60;
@@ -102,10 +110,10 @@ export class DrillRecord {
 
   /**
    * Writes <dir>/<UTC time of the start>.json and .svg (-2, -3 … when taken).
-   * @param {string} [dir] default .runbook/failover under the current folder
+   * @param {string} [dir] default failoverDir(process.env)
    * @returns {{ json: string, svg: string }}
    */
-  save(dir = join(process.cwd(), '.runbook', 'failover')) {
+  save(dir = failoverDir(process.env)) {
     return saveRecord(this.data, dir);
   }
 }

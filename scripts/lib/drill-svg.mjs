@@ -10,7 +10,7 @@
 
 const W = 800;
 const H = 260;
-const LEFT = 120;
+const LEFT = 140;
 const RIGHT = 24;
 const LANE_TOP = 84;
 const LANE_H = 30;

@@ -93,15 +93,17 @@ export function pageOf(config, body) {
  * `poll.every` seconds, showing the wait. Returns when the first answer of that
  * run was asked (seconds after `started`), how many requests failed (no HTTP
  * answer) and the page; throws past `poll.timeout` seconds after `started`.
+ * `onAnswer` sees every request: what fetchPage answered and when it was sent.
  * @param {Runtime} rt
  * @param {string} vip what is asked, e.g. "cluster-b's VIP 10.0.0.1"
  * @param {Curl} ask
  * @param {string[]} pages
  * @param {Poll} poll
- * @param {number} [started] performance.now() when the clock starts
+ * @param {{ started?: number, onAnswer?: (page: PageResult, sentAt: number) => void }} [o]
+ *   started: performance.now() when the clock starts (default now); sentAt: performance.now() too
  * @returns {Promise<{ seconds: number, failed: number, page: string }>}
  */
-export function pollPages(rt, vip, ask, pages, poll, started = performance.now()) {
+export function pollPages(rt, vip, ask, pages, poll, { started = performance.now(), onAnswer } = {}) {
   const config = rt.config;
   return rt.withWait(`${vip} to answer with ${pages.join(' or ')}`, poll.timeout, async () => {
     let failed = 0;
@@ -112,6 +114,7 @@ export function pollPages(rt, vip, ask, pages, poll, started = performance.now()
       // One request: when it was sent, and what answered.
       const t = performance.now();
       const page = await ask.fetch();
+      onAnswer?.(page, t);
       const got = page.ok ? pageOf(config, page.body) : '';
       if (!page.ok) failed++;
       last = page.ok ? (got || `HTTP ${page.status}`) : page.error;

@@ -83,6 +83,8 @@ export async function e2eTwin(t, o = {}) {
   env.PATH = pathWithTools(env.PATH);
   // A step that fails saves a diagnostics bundle: into the twin's folder, not the work tree.
   env.RUNBOOK_DIAGNOSTICS_DIR = join(twin.dir, 'diagnostics');
+  // Step 09 saves the drill's record (JSON, SVG): there too.
+  env.RUNBOOK_FAILOVER_DIR = join(twin.dir, 'failover');
   const h = {
     twin, net, vars, envFile, env,
     run: (/** @type {string} */ script, /** @type {string[]} */ args = [], /** @type {RunOptions} */ ro = {}) =>

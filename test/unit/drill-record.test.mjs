@@ -6,9 +6,10 @@
 // the scale-down mark in both pictures.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stripVTControlCharacters } from 'node:util';
-import { DrillRecord, timelineCells, TIMELINE_WIDTH } from '../../scripts/lib/drill-record.mjs';
+import { DrillRecord, timelineCells, TIMELINE_WIDTH, failoverDir, DEFAULT_DIR } from '../../scripts/lib/drill-record.mjs';
 import { articleConfig, tempDir } from '../support/config-fixture.mjs';
 
 const config = articleConfig();
@@ -155,4 +156,11 @@ test('save writes <UTC time>.json and .svg, and never overwrites an earlier reco
   t.is(readFileSync(first.svg, 'utf8'), rec.svg());
   const second = rec.save(dir);
   t.is(basename(second.json), '2026-12-04T18-00-00Z-2.json');
+});
+
+test('the folder: RUNBOOK_FAILOVER_DIR (relative to the current folder), else .runbook/failover in the runbook\'s folder', (t) => {
+  t.is(failoverDir({ RUNBOOK_FAILOVER_DIR: 'x/y' }), resolve('x/y'));
+  t.is(failoverDir({ RUNBOOK_FAILOVER_DIR: '  ' }), DEFAULT_DIR);
+  t.is(failoverDir({}), DEFAULT_DIR);
+  t.is(DEFAULT_DIR, fileURLToPath(new URL('../../.runbook/failover/', import.meta.url)));
 });
