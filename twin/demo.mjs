@@ -7,12 +7,17 @@
 // (removing the folder). With CILIUM=/path/to/cilium the runbook runs that
 // binary (e.g. the real CLI v0.19.x) instead of the twin's stand-in.
 // Extra arguments go to all.mjs (e.g. `npm run demo -- --verbose`).
+// It ends by printing the path of step 09's picture of the failover drill,
+// which stays in .runbook/failover (RUNBOOK_FAILOVER_DIR) after the twin is gone.
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTwin } from './twin.mjs';
 import { twinEnv, writeTwinEnv, processEnvFor, ciliumFromEnv, ciliumBinDir } from './runbook-env.mjs';
 import { onStopRequest } from './lifecycle.mjs';
 import { ensureKubectl } from '../tools/ensure-kubectl.mjs';
+import { failoverDir } from '../scripts/lib/drill-record.mjs';
 
 const ALL = fileURLToPath(new URL('../scripts/all.mjs', import.meta.url));
 
@@ -43,14 +48,41 @@ console.log(`Cluster twin up: ${twin.clusters.a.context} at ${twin.clusters.a.se
 console.log(`cilium: ${cilium ? `${cilium} (CILIUM)` : 'the twin\'s stand-in (CILIUM=/path/to/cilium uses another)'}`);
 console.log(`Running: npm run all   (RUNBOOK_ENV=${envFile})`);
 
-const running = spawn(process.execPath, [ALL, ...process.argv.slice(2)], {
-  stdio: 'inherit', env: processEnvFor(twin, envFile, { ciliumBin }),
-});
+const env = processEnvFor(twin, envFile, { ciliumBin });
+const records = failoverDir(env);
+const earlier = new Set(svgFiles(records));
+const running = spawn(process.execPath, [ALL, ...process.argv.slice(2)], { stdio: 'inherit', env });
 child = running;
 // A signal is passed on as it came (all.mjs says how to resume); its parent going away, as SIGTERM.
 onStopRequest((why) => running.kill(/^SIG/.test(why) ? /** @type {NodeJS.Signals} */ (why) : 'SIGTERM'));
 const code = await new Promise((resolve) => running.on('exit', (c, sig) => resolve(c ?? (sig ? 130 : 1))));
 
 console.log('\nThe twin stops now and removes its folder; `npm run twin` keeps one running to try the steps one by one.');
+const picture = drillPicture(records, earlier, `127.${twin.net.split('.')[1]}.`);
 await twin.stop();
+if (picture) {
+  const rel = relative(process.cwd(), picture);
+  console.log(`The failover drill as a picture: ${rel && !rel.startsWith('..') ? rel : picture}`);
+}
 process.exit(fatal ? 1 : code);
+
+/** The .svg files in a folder ([] when there is none). @param {string} dir */
+function svgFiles(dir) {
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.svg')).map((f) => join(dir, f)) : [];
+}
+
+/**
+ * The picture step 09 saved during this run: new in the folder, its record's
+ * VIP on this twin's addresses (another demo may save beside it); the latest.
+ * @param {string} dir @param {Set<string>} earlier @param {string} prefix e.g. "127.1."
+ */
+function drillPicture(dir, earlier, prefix) {
+  const ours = svgFiles(dir).filter((f) => !earlier.has(f)).filter((f) => {
+    try {
+      return String(JSON.parse(readFileSync(f.replace(/\.svg$/, '.json'), 'utf8')).vip).startsWith(prefix);
+    } catch {
+      return false;
+    }
+  });
+  return ours.sort().at(-1);
+}

@@ -10,11 +10,13 @@
 // what they recorded.
 import test from 'ava';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { e2eTwin, ROOT } from '../support/e2e.mjs';
 import { kubectl } from '../support/kubectl.mjs';
+import { npmRun } from '../support/npm-twin.mjs';
 import { killTree } from '../support/proc.mjs';
 import { setEnvVars } from '../support/e2e-checks.mjs';
 import { scaled, scaledSeconds, describeDeadline } from '../support/time.mjs';
@@ -230,4 +232,22 @@ test.serial('on a terminal: the timeline renders in colour and the record is sav
   assertTimeline(t, data, text);
   const cellsLine = r.output.split(/\r?\n/).find((l) => /[AB]/.test(stripVTControlCharacters(l)) && stripVTControlCharacters(l).length === TIMELINE_WIDTH + 2 && l.includes(ESC));
   t.truthy(cellsLine, 'the timeline\'s cells in colour');
+});
+
+test.serial('npm run demo ends by printing the path of the drill\'s picture', async (t) => {
+  t.timeout(scaled(600_000));
+  const dir = mkdtempSync(join(tmpdir(), 'failover-demo-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const demo = npmRun('demo', { env: { RUNBOOK_FAILOVER_DIR: dir } });
+  t.teardown(() => { demo.child.kill('SIGKILL'); });
+  const end = await demo.exited;
+  const output = demo.output();
+  t.is(end.code, 0, output);
+  const last = output.trimEnd().split('\n').at(-1) ?? '';
+  const m = /^The failover drill as a picture: (\S+\.svg)$/.exec(last);
+  if (!m) return t.fail(`the last line: ${last}`);
+  t.true(m[1].startsWith(dir) && existsSync(m[1]), m[1]);
+  t.true(output.includes(`  the drill as a picture: ${m[1]} `), 'the picture step 09 saved');
+  const net = / on (127\.\d+)\.x\.y/.exec(output)?.[1];
+  t.true(Boolean(net) && JSON.parse(readFileSync(m[1].replace(/\.svg$/, '.json'), 'utf8')).vip.startsWith(`${net}.`), 'of this demo\'s twin');
 });
