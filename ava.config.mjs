@@ -9,7 +9,8 @@ const { factor, why } = settleTimeFactor(process.env);
 if (factor !== 1) process.stderr.write(`test deadlines × ${factor} (${why})\n`);
 
 export default {
-  files: ['test/**/*.test.mjs'],
+  // test/real needs the real backend built from Go modules: `npm run test:real` runs it (ava.real.config.mjs).
+  files: ['test/**/*.test.mjs', '!test/real/**'],
   // ava fails the run when no test has finished for this long. Above the harness's
   // 120 s kill of a run (scaled the same), so a hung run is reported by the harness.
   timeout: `${Math.round(300 * factor)}s`,

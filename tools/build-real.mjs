@@ -7,7 +7,12 @@
 // Binaries already there are reused. Each built or reused binary is printed as
 // "<binary> <version> <absolute path>".
 //
-// go runs at nice 19 with -p 1, so a 2-core machine keeps a core for the rest.
+// go runs at nice 19 with -p 1 by default: on a 2-core machine shared with
+// an editor, a twin or other tests, one package compiles at a time and a core
+// stays free for the rest (and the large kubernetes and cilium packages never
+// compile two at once, side by side with them). Where nothing else runs (CI),
+// `--jobs N` or RUNBOOK_REAL_BUILD_JOBS=N lets go compile N packages at once
+// (0: go's default, one per core).
 // Exit codes: 0 all built or reused, or no usable Go (one line says so); 3 the
 // module proxy refused or could not be reached for a module a component needs
 // (each module and the proxy's answer printed; the other components are still
@@ -85,10 +90,27 @@ export function realBinary(bin, env = process.env) {
 }
 
 /**
+ * go build's -p: `--jobs N` among the arguments, else RUNBOOK_REAL_BUILD_JOBS, else 1;
+ * 0 means go's default (undefined). The arguments left are component names.
+ * @param {string[]} args @param {NodeJS.ProcessEnv} [env]
+ * @returns {{ jobs: number | undefined, names: string[] }}
+ */
+export function buildOptions(args, env = process.env) {
+  const names = [...args];
+  const at = names.findIndex((a) => a === '--jobs' || a.startsWith('--jobs='));
+  let raw = env.RUNBOOK_REAL_BUILD_JOBS ?? '1';
+  if (at >= 0) raw = names[at].includes('=') ? names[at].split('=')[1] : names[at + 1] ?? '';
+  if (at >= 0) names.splice(at, names[at].includes('=') ? 1 : 2);
+  if (!/^\d+$/.test(raw)) throw new Error(`--jobs / RUNBOOK_REAL_BUILD_JOBS wants a whole number, not "${raw}"`);
+  return { jobs: Number(raw) || undefined, names };
+}
+
+/**
  * Builds what is missing of one component. @param {Component} c @param {number} ms
+ * @param {number | undefined} jobs go build -p
  * @returns {Promise<number>} exit code
  */
-async function buildComponent(c, ms) {
+async function buildComponent(c, ms, jobs) {
   const version = pinnedVersion(c);
   const dir = cacheDir(c);
   const missing = c.targets.filter((t) => !realBinary(t.bin).built);
@@ -110,11 +132,11 @@ async function buildComponent(c, ms) {
   const buildDate = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   for (const t of missing) {
     const one = Date.now();
-    console.log(`${TAG}: compiling ${t.pkg} (${c.name} ${version}; long on a small machine, at nice 19 with -p 1)`);
+    console.log(`${TAG}: compiling ${t.pkg} (${c.name} ${version}; long on a small machine, at nice 19 with -p ${jobs ?? 'one per core'})`);
     const out = join(dir, t.bin);
     const tmp = `${out}.tmp-${process.pid}`;
     const ldflags = ['-s -w', c.stamp?.(version, buildDate)].filter(Boolean).join(' ');
-    const built = await build(work, env, left(), { pkg: t.pkg, out: tmp, ldflags, tags: c.tags, oneJob: true });
+    const built = await build(work, env, left(), { pkg: t.pkg, out: tmp, ldflags, tags: c.tags, jobs });
     if (built.code !== 0) {
       rmSync(tmp, { force: true });
       return report(`go build ${t.pkg}`, built);
@@ -125,8 +147,9 @@ async function buildComponent(c, ms) {
   return 0;
 }
 
-/** @param {string[]} names components to build (all when empty) */
-export async function main(names) {
+/** @param {string[]} args components to build (all when none), and --jobs N */
+export async function main(args) {
+  const { jobs, names } = buildOptions(args);
   const chosen = names.length ? names.map((n) => {
     const c = COMPONENTS.find((x) => x.name === n);
     if (!c) throw new Error(`unknown component ${n} (${COMPONENTS.map((x) => x.name).join(', ')})`);
@@ -146,7 +169,7 @@ export async function main(names) {
   }
   const ms = (Number(process.env.RUNBOOK_REAL_BUILD_MINUTES) || 120) * 60_000;
   const codes = [];
-  for (const c of chosen) codes.push(await buildComponent(c, ms));
+  for (const c of chosen) codes.push(await buildComponent(c, ms, jobs));
   for (const c of chosen) {
     for (const t of c.targets) {
       const b = realBinary(t.bin);

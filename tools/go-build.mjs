@@ -114,11 +114,11 @@ export async function tidy(cwd, env, ms) {
 /**
  * `go build -v` of one main package with a count of compiled packages.
  * @param {string} cwd @param {NodeJS.ProcessEnv} env @param {number} ms
- * @param {{ pkg: string, out: string, ldflags: string, tags?: string, oneJob?: boolean }} b
+ * @param {{ pkg: string, out: string, ldflags: string, tags?: string, jobs?: number }} b jobs: go build -p (go's default, one per core, when absent)
  */
 export async function build(cwd, env, ms, b) {
   const pk = progress('packages compiled');
-  const args = ['build', '-v', '-trimpath', ...(b.oneJob ? ['-p', '1'] : []), ...(b.tags ? ['-tags', b.tags] : []),
+  const args = ['build', '-v', '-trimpath', ...(b.jobs ? ['-p', String(b.jobs)] : []), ...(b.tags ? ['-tags', b.tags] : []),
     '-ldflags', b.ldflags, '-o', b.out, b.pkg];
   const r = await go(args, { cwd, env, ms, onLine: (l) => { if (/^[\w.-]+(\/[\w.@-]+)+$/.test(l)) pk.count(); } });
   pk.done();

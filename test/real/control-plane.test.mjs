@@ -3,35 +3,14 @@
 // modules (npm run build:real), one cluster on loopback, and the real kubectl
 // against it through a K3s-style kubeconfig. Skipped, saying so, when the
 // binaries are not built.
-import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { clusterBinaries, startCluster } from '../../tools/real-backend/cluster.mjs';
 import { adminGet } from '../../tools/real-backend/apiserver.mjs';
 import { k3sVersion } from '../../tools/build-real.mjs';
-import { kubectl } from '../support/kubectl.mjs';
+import { realBackend } from '../support/real-backend.mjs';
 import { scaled } from '../support/time.mjs';
 
 const { bins, missing } = clusterBinaries();
-if (missing.length) console.log(`test/real: skipped: ${missing.join(', ')} not built (npm run build:real builds them when Go is there)`);
-const real = missing.length ? test.serial.skip : test.serial;
-
-/** @type {import('../../tools/real-backend/cluster.mjs').RealCluster | undefined} */
-let cluster;
-const cacheDir = mkdtempSync(join(tmpdir(), 'real-kubectl-cache-'));
-
-test.before(async () => {
-  if (missing.length) return;
-  cluster = await startCluster({ dir: mkdtempSync(join(tmpdir(), 'real-cluster-')), readyMs: scaled(120_000), removeDir: true });
-});
-test.after.always(async () => {
-  await cluster?.stop();
-  rmSync(cacheDir, { recursive: true, force: true });
-});
-
-/** @param {string[]} args @param {string} [input] */
-const k = (args, input) => kubectl(args, { kubeconfig: cluster?.kubeconfig ?? '', cacheDir, input });
+const { real, k, cluster } = realBackend(missing, (dir) => startCluster({ dir, readyMs: scaled(120_000), removeDir: true }));
 
 real('the apiserver reports itself as K3s does, at the built version', async (t) => {
   const r = await k(['version', '-o', 'json']);
@@ -57,14 +36,14 @@ real('kubectl apply creates a namespace once, then leaves it unchanged', async (
 });
 
 real('without a client certificate the apiserver answers 401, anonymous access being off', async (t) => {
-  const c = /** @type {NonNullable<typeof cluster>} */ (cluster);
+  const c = cluster();
   const r = await adminGet(c.server, { ...c.pki, clientCert: '', clientKey: '' }, '/api');
   t.is(r.status, 401);
   t.is((await adminGet(c.server, c.pki, '/api')).status, 200);
 });
 
 real('etcd and kube-apiserver run, both on loopback addresses', (t) => {
-  const c = /** @type {NonNullable<typeof cluster>} */ (cluster);
+  const c = cluster();
   t.regex(c.server, /^https:\/\/127\.\d+\.\d+\.\d+:\d+$/);
   t.regex(c.etcdUrl, /^http:\/\/127\.\d+\.\d+\.\d+:\d+$/);
   t.deepEqual(c.procs.map((p) => [p.name, p.alive()]), [['etcd', true], ['kube-apiserver', true]]);

@@ -3,52 +3,14 @@
 // kube-apiserver, kube-controller-manager, kube-scheduler and kwok playing
 // three K3s-like nodes. The real controllers and scheduler act on what the
 // real kubectl applies. Skipped, saying so, when a binary is not built.
-import test from 'ava';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { clusterBinaries, startCluster } from '../../tools/real-backend/cluster.mjs';
-import { kubectl } from '../support/kubectl.mjs';
-import { describeDeadline, scaled } from '../support/time.mjs';
+import { realBackend } from '../support/real-backend.mjs';
+import { scaled } from '../support/time.mjs';
 
 const NODES = { count: 3, ipBase: '127.0.30.1' };
 const { bins, missing } = clusterBinaries({ nodes: NODES });
-if (missing.length) console.log(`test/real: skipped: ${missing.join(', ')} not built (npm run build:real builds them when Go is there)`);
-const real = missing.length ? test.serial.skip : test.serial;
-
-/** @type {import('../../tools/real-backend/cluster.mjs').RealCluster | undefined} */
-let cluster;
-const cacheDir = mkdtempSync(join(tmpdir(), 'real-kubectl-cache-'));
-
-test.before(async () => {
-  if (missing.length) return;
-  cluster = await startCluster({ dir: mkdtempSync(join(tmpdir(), 'real-cluster-')), key: 'a', nodes: NODES,
-    podCidr: '10.42.0.0/16', serviceCidr: '10.96.0.0/12', readyMs: scaled(120_000), removeDir: true });
-});
-test.after.always(async () => {
-  await cluster?.stop();
-  rmSync(cacheDir, { recursive: true, force: true });
-});
-
-/** @param {string[]} args @param {string} [input] */
-const k = (args, input) => kubectl(args, { kubeconfig: cluster?.kubeconfig ?? '', cacheDir, input });
-
-/**
- * kubectl `args` until its output satisfies `ok`, within a scaled deadline; the last output.
- * @param {string[]} args @param {(out: string) => boolean} ok
- */
-async function until(args, ok) {
-  const limit = scaled(60_000);
-  const deadline = Date.now() + limit;
-  let last = '';
-  while (Date.now() < deadline) {
-    const r = await k(args);
-    last = `${r.stdout}${r.stderr}`;
-    if (r.code === 0 && ok(r.stdout)) return r.stdout;
-    await new Promise((res) => setTimeout(res, 300));
-  }
-  throw new Error(`kubectl ${args.join(' ')}: not as expected after ${describeDeadline(limit)}; last output:\n${last}`);
-}
+const { real, k, until, cluster } = realBackend(missing, (dir) => startCluster({ dir, key: 'a', nodes: NODES,
+  podCidr: '10.42.0.0/16', serviceCidr: '10.96.0.0/12', readyMs: scaled(120_000), removeDir: true }));
 
 real('three nodes named and labelled as K3s\'s turn Ready, each with a pod CIDR out of the cluster CIDR', async (t) => {
   const cols = 'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address} '
@@ -72,7 +34,7 @@ real('a new namespace gets its default ServiceAccount and the kube-root-ca.crt C
   t.is(r.code, 0, r.stderr);
   t.is(await until(['-n', 'demo', 'get', 'serviceaccount', 'default', '-o', 'name'], (o) => o.trim() !== ''), 'serviceaccount/default\n');
   const ca = await until(['-n', 'demo', 'get', 'configmap', 'kube-root-ca.crt', '-o', 'jsonpath={.data.ca\\.crt}'], (o) => o !== '');
-  t.is(ca.trim(), /** @type {NonNullable<typeof cluster>} */ (cluster).pki.caCert.trim());
+  t.is(ca.trim(), cluster().pki.caCert.trim());
 });
 
 real('a Deployment\'s pods are scheduled onto the nodes and become Running and Ready with pod IPs of their node', async (t) => {
@@ -103,7 +65,7 @@ real('scaling down: the ReplicaSet deletes two pods and kwok lets them go', asyn
 });
 
 real('every process of the cluster still runs', (t) => {
-  const c = /** @type {NonNullable<typeof cluster>} */ (cluster);
+  const c = cluster();
   t.deepEqual(c.procs.map((p) => [p.name, p.alive()]),
     [['etcd', true], ['kube-apiserver', true], ['kube-controller-manager', true], ['kube-scheduler', true], ['kwok', true]]);
 });

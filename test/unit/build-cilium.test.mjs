@@ -5,46 +5,17 @@
 // refusal is named from go's own output, and a proxy that refuses when asked
 // (a local one) gives exit 3 and that one line per module.
 import test from 'ava';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pinnedVersion, cacheDir, cachedBinary, proxyRefusals, MODULE_DIR, EXIT_PROXY } from '../../tools/build-cilium.mjs';
-import { scaled } from '../support/time.mjs';
+import { runTool, hasGo, tempDir, refusingProxy } from '../support/go-tool.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../tools/build-cilium.mjs', import.meta.url));
-
-/** @param {NodeJS.ProcessEnv} env @returns {Promise<{ code: number | null, stdout: string, stderr: string }>} */
-function build(env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-const hasGo = (() => {
-  try {
-    execFileSync('go', ['version'], { timeout: 20_000, stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** A temp folder removed after the test. @param {import('ava').ExecutionContext} t */
-const temp = (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'build-cilium-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
+/** @param {NodeJS.ProcessEnv} env */
+const build = (env) => runTool(SCRIPT, [], env);
+/** @param {import('ava').ExecutionContext} t */
+const temp = (t) => tempDir(t, 'build-cilium-');
 
 test('the version is the one go.mod requires, with cilium-cli\'s own replace line and the tool directive', (t) => {
   const mod = readFileSync(join(MODULE_DIR, 'go.mod'), 'utf8');
@@ -96,19 +67,8 @@ test('without Go: one line saying so, exit 0, nothing built', async (t) => {
 
 (hasGo ? test : test.skip)('a module proxy that refuses: exit 3, the module and its answer named, no wall of go output', async (t) => {
   const cache = temp(t);
-  // A local proxy answering every request as the refusing one here does.
-  const server = http.createServer((req, res) => {
-    res.writeHead(403, { 'content-type': 'text/plain' });
-    res.end('This module version is not available.\n');
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-  t.teardown(() => server.close());
-  const addr = /** @type {import('node:net').AddressInfo} */ (server.address());
-  const proxy = `http://127.0.0.1:${addr.port}`;
-  const r = await build({
-    PATH: process.env.PATH, HOME: cache, XDG_CACHE_HOME: cache, GOPROXY: proxy, GOSUMDB: 'off', GOFLAGS: '-modcacherw',
-    GOMODCACHE: join(cache, 'mod'), GOCACHE: join(cache, 'gocache'), GOTOOLCHAIN: 'local',
-  });
+  const { proxy, env } = await refusingProxy(t, cache);
+  const r = await build(env);
   t.is(r.code, EXIT_PROXY, `${r.stdout}\n${r.stderr}`);
   t.regex(r.stderr, new RegExp(`^build:cilium: the Go module proxy refused github\\.com/cilium/cilium-cli@v0\\.19\\.7: 403 Forbidden \\(This module version is not available\\.\\) — ${proxy.replace(/\./g, '\\.')}/github\\.com/cilium/cilium-cli/@v/v0\\.19\\.7\\.`, 'm'));
   t.true(r.stderr.trim().split('\n').length <= 3, r.stderr);

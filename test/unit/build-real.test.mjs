@@ -4,47 +4,18 @@
 // built binaries are reused, no Go means one line and exit 0, and a proxy that
 // refuses (a local one) gives exit 3 naming the module and its answer.
 import test from 'ava';
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync, readFileSync } from 'node:fs';
-import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMPONENTS, REAL_DIR, pinnedVersion, realBinary, kubeStamp, k3sVersion } from '../../tools/build-real.mjs';
 import { EXIT_PROXY } from '../../tools/go-build.mjs';
-import { scaled } from '../support/time.mjs';
+import { runTool, hasGo, tempDir, refusingProxy } from '../support/go-tool.mjs';
 
 const SCRIPT = fileURLToPath(new URL('../../tools/build-real.mjs', import.meta.url));
-
-/** @param {string[]} args @param {NodeJS.ProcessEnv} env @returns {Promise<{ code: number | null, stdout: string, stderr: string }>} */
-function run(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [SCRIPT, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), scaled(60_000));
-    child.on('error', reject);
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-const hasGo = (() => {
-  try {
-    execFileSync('go', ['version'], { timeout: 20_000, stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
+/** @param {string[]} args @param {NodeJS.ProcessEnv} env */
+const run = (args, env) => runTool(SCRIPT, args, env);
 /** @param {import('ava').ExecutionContext} t */
-const temp = (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'build-real-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-};
+const temp = (t) => tempDir(t, 'build-real-');
 
 test('each component pins one version; the Kubernetes staging modules are replaced at the matching v0.x', (t) => {
   t.deepEqual(COMPONENTS.map((c) => [c.name, pinnedVersion(c)]),
@@ -98,17 +69,8 @@ test('an unknown component is named', async (t) => {
 
 (hasGo ? test : test.skip)('a module proxy that refuses: exit 3, the module and its answer named', async (t) => {
   const cache = temp(t);
-  const server = http.createServer((req, res) => {
-    res.writeHead(403, { 'content-type': 'text/plain' });
-    res.end('This module version is not available.\n');
-  });
-  await new Promise((r) => server.listen(0, '127.0.0.1', () => r(undefined)));
-  t.teardown(() => server.close());
-  const proxy = `http://127.0.0.1:${/** @type {import('node:net').AddressInfo} */ (server.address()).port}`;
-  const r = await run(['etcd'], {
-    PATH: process.env.PATH, HOME: cache, XDG_CACHE_HOME: cache, GOPROXY: proxy, GOSUMDB: 'off', GOFLAGS: '-modcacherw',
-    GOMODCACHE: join(cache, 'mod'), GOCACHE: join(cache, 'gocache'), GOTOOLCHAIN: 'local',
-  });
+  const { env } = await refusingProxy(t, cache);
+  const r = await run(['etcd'], env);
   t.is(r.code, EXIT_PROXY, `${r.stdout}\n${r.stderr}`);
   t.regex(r.stderr, /^build:real: the Go module proxy refused go\.etcd\.io\/etcd\/server\/v3@v3\.6\.17: 403 Forbidden \(This module version is not available\.\) — http:\/\/127\.0\.0\.1:\d+\/go\.etcd\.io\/etcd\/server\/v3\/@v\/v3\.6\.17\./m);
   t.regex(r.stderr, /^build:real: go\.etcd\.io\/etcd\/server\/v3 v3\.6\.17 cannot be built from this proxy; etcd not built\.$/m);

@@ -34,35 +34,37 @@ function healthy(url) {
  */
 
 /**
- * @param {ControllerOptions & { pkiDir: string, saKey: string, podCidr: string, serviceCidr: string }} o
+ * Starts one of the two with the flags they share (kubeconfigs, /healthz on
+ * loopback with a self-signed certificate in a folder of its own, no leader
+ * election) and its own, and waits for /healthz.
+ * @param {string} name @param {string} certDir @param {ControllerOptions} o @param {string[]} own
  */
-export async function startControllerManager(o) {
-  const certs = join(o.dir, 'controller-manager');
+async function startController(name, certDir, o, own) {
+  const certs = join(o.dir, certDir);
   await mkdir(certs, { recursive: true, mode: 0o700 });
   const port = await freePort(o.host);
-  const proc = startProcess('kube-controller-manager', o.bin, [
+  const proc = startProcess(name, o.bin, [
     `--kubeconfig=${o.kubeconfig}`, `--authentication-kubeconfig=${o.kubeconfig}`, `--authorization-kubeconfig=${o.kubeconfig}`,
     `--bind-address=${o.host}`, `--secure-port=${port}`, `--cert-dir=${certs}`,
-    '--leader-elect=false', '--use-service-account-credentials=true',
-    `--service-account-private-key-file=${o.saKey}`, `--root-ca-file=${join(o.pkiDir, 'ca.crt')}`,
-    `--cluster-signing-cert-file=${join(o.pkiDir, 'ca.crt')}`, `--cluster-signing-key-file=${join(o.pkiDir, 'ca.key')}`,
-    '--allocate-node-cidrs=true', `--cluster-cidr=${o.podCidr}`, `--service-cluster-ip-range=${o.serviceCidr}`,
-    '--profiling=false', '--v=1',
-  ], join(o.dir, 'kube-controller-manager.log'));
+    '--leader-elect=false', ...own, '--profiling=false', '--v=1',
+  ], join(o.dir, `${name}.log`));
   await waitReady(proc, () => healthy(`https://${o.host}:${port}`), o.readyMs);
   return proc;
 }
 
+/**
+ * @param {ControllerOptions & { pkiDir: string, saKey: string, podCidr: string, serviceCidr: string }} o
+ */
+export function startControllerManager(o) {
+  return startController('kube-controller-manager', 'controller-manager', o, [
+    '--use-service-account-credentials=true',
+    `--service-account-private-key-file=${o.saKey}`, `--root-ca-file=${join(o.pkiDir, 'ca.crt')}`,
+    `--cluster-signing-cert-file=${join(o.pkiDir, 'ca.crt')}`, `--cluster-signing-key-file=${join(o.pkiDir, 'ca.key')}`,
+    '--allocate-node-cidrs=true', `--cluster-cidr=${o.podCidr}`, `--service-cluster-ip-range=${o.serviceCidr}`,
+  ]);
+}
+
 /** @param {ControllerOptions} o */
-export async function startScheduler(o) {
-  const certs = join(o.dir, 'scheduler');
-  await mkdir(certs, { recursive: true, mode: 0o700 });
-  const port = await freePort(o.host);
-  const proc = startProcess('kube-scheduler', o.bin, [
-    `--kubeconfig=${o.kubeconfig}`, `--authentication-kubeconfig=${o.kubeconfig}`, `--authorization-kubeconfig=${o.kubeconfig}`,
-    `--bind-address=${o.host}`, `--secure-port=${port}`, `--cert-dir=${certs}`,
-    '--leader-elect=false', '--profiling=false', '--v=1',
-  ], join(o.dir, 'kube-scheduler.log'));
-  await waitReady(proc, () => healthy(`https://${o.host}:${port}`), o.readyMs);
-  return proc;
+export function startScheduler(o) {
+  return startController('kube-scheduler', 'scheduler', o, []);
 }
