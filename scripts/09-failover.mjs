@@ -25,7 +25,7 @@
  *
  * Every request the run makes, from before the scale-down until B answers
  * again, is recorded (time, answering cluster, status, latency): the step
- * prints it as a timeline (↓ scale-down, ↑ restore, ✘ failed requests) and
+ * prints it as a timeline (↓ scale-down, ↑ restore, × failed requests) and
  * saves it as <UTC time>.json and an SVG chart, <UTC time>.svg, in
  * .runbook/failover (RUNBOOK_FAILOVER_DIR puts them elsewhere); also with
  * --keep-down and when the drill fails.
@@ -39,7 +39,7 @@
  *     BBBBBAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAABBBBBBBBBBBBBBBBBBB
  *     ↓────────────────────┬─↑──────────────────┬─────────────────
  *     0.0 s                0.5 s                1.0 s
- *     ↓ scale-down at 0.01 s · ↑ restore at 0.57 s · ✘ 0 of 7 requests failed
+ *     ↓ scale-down at 0.01 s · ↑ restore at 0.57 s · × 0 of 7 requests failed
  *     the drill as a picture: .runbook/failover/2026-12-04T18-46-15Z.svg (its requests: …)
  */
 import { defineStep, runIfMain } from './lib/step.mjs';

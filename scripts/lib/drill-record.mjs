@@ -147,12 +147,18 @@ export function span(data) {
 /** "2.5 s", "12 s". @param {number} ms @param {number} stepMs */
 export const seconds = (ms, stepMs) => `${(ms / 1000).toFixed(stepMs < 1000 ? 1 : 0)} s`;
 
+/**
+ * A failed request's mark: not ✘, which marks a failed action or step in the
+ * runbook's output (a passed drill may have failed requests).
+ */
+export const FAILED = '×';
+
 /** A cell with no request shows the answer before it when that came less than this long before (ms). */
 export const CARRY_MS = 1000;
 
 /**
  * The cells of the timeline, one character each: the cluster whose page answered
- * last in that stretch of time (A, B), ✘ when a request there failed, ? when an
+ * last in that stretch of time (A, B), × when a request there failed, ? when an
  * answer showed no known page. A cell no request fell into shows the answer
  * before it when that is under CARRY_MS old (the poll is slower than a cell is
  * wide), else · (nothing was asked).
@@ -171,13 +177,13 @@ export function timelineCells(data, width) {
   return cells.map((rs, i) => {
     if (!rs.length) return last && ((i + 1) * total) / width - last.t < CARRY_MS ? lastCh : '·';
     last = rs[rs.length - 1];
-    lastCh = rs.some(failed) ? '✘' : last.cluster ? last.cluster.toUpperCase() : '?';
+    lastCh = rs.some(failed) ? FAILED : last.cluster ? last.cluster.toUpperCase() : '?';
     return lastCh;
   });
 }
 
 /** Colours a timeline cell like the watch's strip: A cyan, B yellow, failures red. @param {string} ch */
-export const colourCell = (ch) => (ch === 'A' ? style.cyan(ch) : ch === 'B' ? style.yellow(ch) : ch === '✘' ? style.red(ch) : style.dim(ch));
+export const colourCell = (ch) => (ch === 'A' ? style.cyan(ch) : ch === 'B' ? style.yellow(ch) : ch === FAILED ? style.red(ch) : style.dim(ch));
 
 /**
  * The record as text: a line of cells (which cluster answered, where requests
@@ -208,7 +214,7 @@ export function timeline(data, width = TIMELINE_WIDTH) {
   const fails = data.requests.filter(failed).length;
   const legend = [
     ...data.marks.map((m) => `${m.what === 'scale-down' ? '↓' : '↑'} ${m.what} at ${(m.t / 1000).toFixed(2)} s`),
-    `✘ ${fails} of ${data.requests.length} requests failed`,
+    `${FAILED} ${fails} of ${data.requests.length} requests failed`,
   ].join(' · ');
   return [
     `  ${timelineCells(data, width).map(colourCell).join('')}`,

@@ -134,7 +134,7 @@ function assertTimeline(t, data, output) {
   t.regex(lines[i + 1], /^ {2}0\.?0? s +\d/, 'the scale in seconds');
   const [d, u] = data.marks.map((m) => (m.t / 1000).toFixed(2));
   const fails = data.requests.filter((r) => r.status !== 200).length;
-  t.is(lines[i + 2], `  ↓ scale-down at ${d} s · ↑ restore at ${u} s · ✘ ${fails} of ${data.requests.length} requests failed`);
+  t.is(lines[i + 2], `  ↓ scale-down at ${d} s · ↑ restore at ${u} s · × ${fails} of ${data.requests.length} requests failed`);
 }
 
 /**
@@ -205,7 +205,7 @@ test.serial('a failed drill and --keep-down save what they recorded and print wh
   t.false(data.requests.some((q) => q.cluster === 'a'), 'A never answered');
   t.true(data.requests.some((q) => q.t > down && q.t < up && q.status !== 200), 'failures between the marks');
   t.is(data.requests.at(-1)?.cluster, 'b', 'B answers again at the end');
-  t.regex(failed.output, /^ {2}↓ scale-down at \d+\.\d\d s · ↑ restore at \d+\.\d\d s · ✘ [1-9]\d* of \d+ requests failed$/m, 'the timeline');
+  t.regex(failed.output, /^ {2}↓ scale-down at \d+\.\d\d s · ↑ restore at \d+\.\d\d s · × [1-9]\d* of \d+ requests failed$/m, 'the timeline');
 
   // --keep-down: the drill is recorded up to A's answers, with no restore mark.
   t.is((await scaleA(replicas)).code, 0);
@@ -215,7 +215,7 @@ test.serial('a failed drill and --keep-down save what they recorded and print wh
   t.deepEqual(keptData.marks.map((m) => m.what), ['scale-down']);
   t.is(keptData.requests[0]?.cluster, 'b', 'B answered first');
   t.is(keptData.requests.at(-1)?.cluster, 'a', 'A answering at the end');
-  t.regex(kept.output, /^ {2}↓ scale-down at \d+\.\d\d s · ✘ \d+ of \d+ requests failed$/m, 'the timeline');
+  t.regex(kept.output, /^ {2}↓ scale-down at \d+\.\d\d s · × \d+ of \d+ requests failed$/m, 'the timeline');
   t.is(recordFiles(h).length, 6, 'three records: the run\'s, the failed drill\'s and --keep-down\'s');
 });
 

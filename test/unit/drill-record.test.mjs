@@ -76,12 +76,12 @@ test('the timeline: B up to the scale-down mark, failures, A from there to the r
   t.true(cells.slice(0, down).every((c) => c === 'B'), `only B before the scale-down: ${lines[0]}`);
   const firstA = cells.indexOf('A');
   t.true(firstA >= down && firstA <= down + 4, `A answers from the scale-down on (cell ${firstA}, mark at ${down}): ${lines[0]}`);
-  t.true(cells.slice(down, firstA).every((c) => c === '✘'), `failures between: ${lines[0]}`);
+  t.true(cells.slice(down, firstA).every((c) => c === '×'), `failures between: ${lines[0]}`);
   t.true(cells.slice(firstA, up).every((c) => c === 'A'), `A until the restore: ${lines[0]}`);
   t.is(cells.at(-1), 'B', 'B again after the restore');
   t.regex(lines[2], /^ {2}0 s +2 s +4 s +6 s/, 'the scale');
   t.is(lines[2].indexOf('4 s'), ruler.indexOf('┬', 1) + 2, 'a label under its tick (the scale-down took the 2 s tick)');
-  t.is(lines[3], '  ↓ scale-down at 2.00 s · ↑ restore at 6.00 s · ✘ 2 of 40 requests failed');
+  t.is(lines[3], '  ↓ scale-down at 2.00 s · ↑ restore at 6.00 s · × 2 of 40 requests failed');
 });
 
 test('timeline cells: · where nothing was asked for a second or more, the last answer carried over shorter gaps', (t) => {
