@@ -32,6 +32,8 @@ export function guidePage({ step, config, flags = new Set(), output, next, prev 
   lines.push('', '## You should see', '',
     `What \`npm run ${step.id}\` printed on the cluster twin (addresses shown as the article's, times as …):`,
     '', '```', ...(output.trim() ? output.trimEnd().split('\n') : ['(nothing)']), '```', '');
+  if (step.id === '09') lines.push('The drill\'s timeline and picture vary from run to run; one from the twin:', '',
+    '![Step 09 on the cluster twin](failover-example.svg)', '');
   lines.push(next ? `Next: [Step ${next.id} — ${next.title}](${next.name}.md)` : 'This is the last step.', '');
   return lines.join('\n');
 }
@@ -50,6 +52,9 @@ export function guideIndex(steps) {
   ].join('\n');
 }
 
+/** Step 09's timeline: its cells, ruler and seconds differ from run to run (its legend stays, normalised). */
+const TIMELINE = [/^\s+[AB×·]{8,}\s*$/, /^\s+[↓↑─┬]{8,}\s*$/, /^\s+0\.0 s\s/];
+
 /**
  * What a run printed, as a page shows it: the result and summary lines (the
  * commands are above), without the settings line, waits or command echoes;
@@ -62,11 +67,12 @@ export function shownOutput(text, o) {
   let s = text;
   for (const [re, to] of o.replace) s = s.replace(re, to);
   return s.split('\n')
-    .filter((l) => l.trim() && !/^(settings:|\$ |\s*⏳|── )/.test(l))
+    .filter((l) => l.trim() && !/^(settings:|\$ |\s*⏳|── )/.test(l) && !TIMELINE.some((re) => re.test(l)))
     .map((l) => l
-      .replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '…')
+      .replace(/\d{4}-\d\d-\d\dT\d\d[:-]\d\d[:-]\d\d(\.\d+)?Z/g, '…')
       .replace(/\bkubectl v\d+\.\d+\.\d+\S*/g, 'kubectl v…')
-      .replace(/\b\d+(\.\d+)?s\b/g, '…s')
-      .replace(/\b\d+ failed requests\b/g, '… failed requests'))
+      .replace(/\b\d+(\.\d+)? ?s\b/g, (m) => (m.includes(' ') ? '… s' : '…s'))
+      .replace(/\b\d+ failed requests\b/g, '… failed requests')
+      .replace(/× \d+ of \d+ requests failed/g, '× … of … requests failed'))
     .join('\n');
 }

@@ -79,6 +79,7 @@ function articleValues(vars, example, dir) {
   }
   const esc = (/** @type {string} */ s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return [
+    [new RegExp(esc(join(dir, 'failover')), 'g'), '.runbook/failover'],
     [new RegExp(esc(dir), 'g'), '~/twin'],
     ...[...prefixes].map(([from, to]) => /** @type {[RegExp, string]} */ ([new RegExp(`\\b${esc(from)}\\.(\\d+)\\b`, 'g'), `${to}.$1`])),
     [new RegExp(`:${vars.ECHO_SERVICE_PORT}\\b`, 'g'), `:${example.echo.servicePort}`],
@@ -96,7 +97,8 @@ async function main() {
   const vars = twinEnv(twin, { net: NET, overrides: timeoutsOf(example) });
   const replace = articleValues(vars, example, twin.dir);
   try {
-    const env = processEnvFor(twin, writeTwinEnv(twin, vars));
+    // Step 09's drill records go into the twin's folder, shown as their default place.
+    const env = { ...processEnvFor(twin, writeTwinEnv(twin, vars)), RUNBOOK_FAILOVER_DIR: join(twin.dir, 'failover') };
     // Step 00 merges the twin's K3s kubeconfigs into a file of its own; the others use the twin's kubeconfig.
     printed.set('00', await runStep(KUBECONFIG_STEP.name, [], {
       ...env, KUBECONFIG: join(twin.dir, 'merged', 'config'), ...K3S_VARS,
