@@ -21,7 +21,9 @@ test('npm run demo twice at the same moment, beside npm run twin: both end 0 on 
   await writeFile(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec '${join(TWIN_BIN, 'cilium')}' "$@"\n`, { mode: 0o755 });
 
   const workshop = await npmTwin(t);
-  const demos = [npmRun('demo'), npmRun('demo', { env: { CILIUM: wrapper } })];
+  // The drills' records go into the test's folder, not the work tree's .runbook/failover.
+  const records = { RUNBOOK_FAILOVER_DIR: join(dir, 'failover') };
+  const demos = [npmRun('demo', { env: records }), npmRun('demo', { env: { ...records, CILIUM: wrapper } })];
   t.teardown(() => { for (const d of demos) d.child.kill('SIGKILL'); });
   const ends = await Promise.all(demos.map((d) => d.exited));
   const outs = demos.map((d) => d.output());
