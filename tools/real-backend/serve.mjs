@@ -3,14 +3,18 @@
 // `npm run real`: keeps two real-backend clusters running (etcd,
 // kube-apiserver, kube-controller-manager, kube-scheduler and three kwok nodes
 // each, CIDRs as the twin's clusters a and b) with one kubeconfig whose
-// contexts are cluster-a and cluster-b. Prints the versions it runs and the
-// line that points a shell at it. Ctrl-C, SIGTERM, SIGHUP or its parent going
+// contexts are cluster-a and cluster-b. When cilium-operator-generic is built,
+// each cluster runs it while the chart's operator Deployment exists
+// (operator-watch.mjs). Prints the versions it runs and the line that points a
+// shell at it. Ctrl-C, SIGTERM, SIGHUP or its parent going
 // away stops it and removes its folder.
 import { mkdtempSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { clusterBinaries, startCluster } from './cluster.mjs';
+import { watchOperator } from './operator-watch.mjs';
+import { realBinary } from '../build-real.mjs';
 import { renderKubeconfig, writeKubeconfig } from '../../twin/kubeconfig.mjs';
 import { onStopRequest } from '../../twin/lifecycle.mjs';
 
@@ -20,6 +24,7 @@ const CLUSTERS = {
 };
 
 const { bins, missing } = clusterBinaries({ nodes: true });
+const operator = realBinary('cilium-operator-generic');
 if (missing.length) {
   console.log(`real: not built: ${missing.join(', ')} (npm run build:real builds them when Go is there).`);
   process.exit(0);
@@ -27,7 +32,10 @@ if (missing.length) {
 const dir = mkdtempSync(join(tmpdir(), 'clustermesh-real-'));
 /** @type {import('./cluster.mjs').RealCluster[]} */
 const running = [];
+/** @type {ReturnType<typeof watchOperator>[]} */
+const watchers = [];
 const stop = async () => {
+  for (const w of watchers) await w.stop();
   for (const c of running) await c.stop();
   await rm(dir, { recursive: true, force: true });
 };
@@ -38,7 +46,10 @@ try {
   await writeKubeconfig(kubeconfig, renderKubeconfig(running.map((c, i) => ({
     name: `cluster-${Object.keys(CLUSTERS)[i]}`, server: c.server, caCert: c.pki.caCert, clientCert: c.pki.clientCert, clientKey: c.pki.clientKey,
   })), 'cluster-a'));
-  for (const b of Object.values(bins)) console.log(`  ${b.bin} ${b.version}`);
+  if (operator.built) {
+    for (const c of running) watchers.push(watchOperator({ cluster: c, bin: operator.path, host: '127.0.0.1', readyMs: 120_000, log: (l) => console.log(`${c.dir}: ${l}`) }));
+  }
+  for (const b of [...Object.values(bins), ...(operator.built ? [operator] : [])]) console.log(`  ${b.bin} ${b.version}`);
   console.log(`Two real clusters up in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir}).`);
   console.log(`export KUBECONFIG=${kubeconfig}`);
 } catch (e) {
