@@ -21,7 +21,6 @@ export class Cmd {
   constructor(tool, args, opts = {}) {
     this.tool = tool;
     this.args = args;
-    Object.assign(this, opts);
     /** @type {Command['files']} */ this.files = opts.files;
     /** @type {Command['stdin']} */ this.stdin = opts.stdin;
     /** @type {Command['read']} */ this.read = opts.read;
@@ -98,7 +97,6 @@ export function wordsOf(strings, values) {
       }
       word = (word ?? '') + w;
     });
-    if (!list.length && word === null) word = null;
   });
   end();
   return { args, files };
