@@ -68,7 +68,7 @@ function bashRun(pages, poll) {
     'printf "<h1>%s</h1>\\n" "$page"',
     '',
   ].join('\n'), { mode: 0o755 });
-  const script = ['set -euo pipefail', 'ip=10.0.0.1', ...bashPoll(curl`-s --max-time 5 http://${'$ip'}/`, [A], poll, { timed: true }),
+  const script = ['set -euo pipefail', 'ip=127.0.0.1', ...bashPoll(curl`-s --max-time 5 http://${'$ip'}/`, [A], poll, { timed: true }),
     'echo "failed=$failed since=${since:+set}"'].join('\n');
   const r = spawnSync('bash', ['-c', script], {
     encoding: 'utf8', timeout: scaled(20_000), env: { PATH: `${bin}:/usr/bin:/bin`, LC_ALL: 'C' },
@@ -86,6 +86,6 @@ test('the bash: the same three answers in a row, a different page starts again, 
 test('the bash: past its timeout it says so and fails, so that set -e stops the transcript', (t) => {
   const r = bashRun([B], { every: 0.2, inARow: 3, timeout: 1 });
   t.not(r.status, 0);
-  t.regex(r.stderr, new RegExp(`^10\\.0\\.0\\.1 did not answer with ${A} 3 times in a row within 1s \\(0 failed requests\\)$`, 'm'));
+  t.regex(r.stderr, new RegExp(`^127\\.0\\.0\\.1 did not answer with ${A} 3 times in a row within 1s \\(0 failed requests\\)$`, 'm'));
   t.false(r.stdout.includes('failed='), 'nothing after the poll ran');
 });
