@@ -8,8 +8,9 @@ import { adminRequest } from './apiserver.mjs';
 /**
  * The Node object of node `i` of cluster `key`.
  * @param {string} key "a" @param {number} i @param {string} ip @param {string} k3sVersion "v1.33.13+k3s1"
+ * @param {number} [kubeletPort] where the API server reaches its kubelet (tools/real-backend/kubelet.mjs)
  */
-export function k3sNode(key, i, ip, k3sVersion) {
+export function k3sNode(key, i, ip, k3sVersion, kubeletPort = 10250) {
   const name = i === 0 ? `k3s-${key}-server` : `k3s-${key}-agent-${i}`;
   const server = i === 0;
   return {
@@ -27,6 +28,7 @@ export function k3sNode(key, i, ip, k3sVersion) {
     spec: { providerID: `k3s://${name}` },
     status: {
       addresses: [{ type: 'InternalIP', address: ip }, { type: 'Hostname', address: name }],
+      daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
       allocatable: { cpu: '2', memory: '4010276Ki', pods: '110' },
       capacity: { cpu: '2', memory: '4010276Ki', pods: '110' },
       nodeInfo: {
@@ -39,17 +41,25 @@ export function k3sNode(key, i, ip, k3sVersion) {
 }
 
 /**
- * Creates `count` nodes with InternalIPs ipBase, ipBase+1, ... (all in 127.0.0.0/8).
+ * The InternalIPs of `count` nodes: ipBase, ipBase+1, ... (all in 127.0.0.0/8).
+ * @param {{ count: number, ipBase: string }} o
+ */
+export function nodeIps(o) {
+  const [a, b, c, d] = o.ipBase.split('.').map(Number);
+  if (a !== 127 || d + o.count - 1 > 254) throw new Error(`${o.ipBase} with ${o.count} nodes leaves 127.0.0.0/8`);
+  return Array.from({ length: o.count }, (_, i) => `${a}.${b}.${c}.${d + i}`);
+}
+
+/**
+ * Creates `count` nodes with InternalIPs from nodeIps.
  * @param {string} server @param {import('../../twin/pki.mjs').ClusterPki} pki
- * @param {{ key: string, count: number, ipBase: string, k3sVersion: string }} o
+ * @param {{ key: string, count: number, ipBase: string, k3sVersion: string, kubeletPorts?: Record<string, number> }} o
  * @returns {Promise<string[]>} the node names
  */
 export async function createNodes(server, pki, o) {
-  const [a, b, c, d] = o.ipBase.split('.').map(Number);
-  if (a !== 127 || d + o.count - 1 > 254) throw new Error(`${o.ipBase} with ${o.count} nodes leaves 127.0.0.0/8`);
   const names = [];
-  for (let i = 0; i < o.count; i++) {
-    const node = k3sNode(o.key, i, `${a}.${b}.${c}.${d + i}`, o.k3sVersion);
+  for (const [i, ip] of nodeIps(o).entries()) {
+    const node = k3sNode(o.key, i, ip, o.k3sVersion, o.kubeletPorts?.[ip]);
     const r = await adminRequest(server, pki, 'POST', '/api/v1/nodes', node);
     if (r.status !== 201 && r.status !== 409) throw new Error(`creating node ${node.metadata.name}: HTTP ${r.status} ${r.body}`);
     names.push(node.metadata.name);
