@@ -7,6 +7,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { freePort, startProcess, waitReady } from './procs.mjs';
+import { writeAuditPolicy } from './audit.mjs';
 
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
@@ -37,7 +38,7 @@ export const adminGet = (server, pki, path) => adminRequest(server, pki, 'GET', 
 /**
  * @param {{ bin: string, dir: string, host: string, etcdUrl: string, pki: import('../../twin/pki.mjs').ClusterPki,
  *   serviceCidr: string, readyMs: number }} o
- * @returns {Promise<{ proc: import('./procs.mjs').Proc, server: string, saKey: string }>}
+ * @returns {Promise<{ proc: import('./procs.mjs').Proc, server: string, saKey: string, auditLog: string }>}
  */
 export async function startApiserver(o) {
   const dir = join(o.dir, 'apiserver');
@@ -45,6 +46,8 @@ export async function startApiserver(o) {
   const sa = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   await writeFile(join(dir, 'sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   await writeFile(join(dir, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }), { mode: 0o600 });
+  const auditLog = join(o.dir, 'audit.log');
+  writeAuditPolicy(join(dir, 'audit-policy.yaml'));
   const port = await freePort(o.host);
   const server = `https://${o.host}:${port}`;
   const proc = startProcess('kube-apiserver', o.bin, [
@@ -59,8 +62,11 @@ export async function startApiserver(o) {
     `--service-cluster-ip-range=${o.serviceCidr}`,
     // The "kubernetes" Service's endpoints may not be loopback addresses (Endpoints validation): leave them out.
     '--endpoint-reconciler-type=none',
+    // Exec reaches a node's kubelet (tools/real-backend/kubelet.mjs) at its loopback InternalIP.
+    '--kubelet-preferred-address-types=InternalIP',
+    `--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${auditLog}`,
     '--profiling=false', '--v=1',
   ], join(o.dir, 'kube-apiserver.log'));
   await waitReady(proc, async () => (await adminGet(server, o.pki, '/readyz')).status === 200, o.readyMs);
-  return { proc, server, saKey: join(dir, 'sa.key') };
+  return { proc, server, saKey: join(dir, 'sa.key'), auditLog };
 }

@@ -12,7 +12,8 @@ import { startEtcd } from './etcd.mjs';
 import { startApiserver } from './apiserver.mjs';
 import { startControllerManager, startScheduler } from './controllers.mjs';
 import { startKwok } from './kwok.mjs';
-import { createNodes } from './nodes.mjs';
+import { createNodes, nodeIps } from './nodes.mjs';
+import { startKubelets } from './kubelet.mjs';
 
 /**
  * The binaries a cluster runs, and the ones not built yet ("kube-scheduler v1.33.13").
@@ -36,6 +37,7 @@ export function clusterBinaries(o = {}) {
  * @property {string} server https://127.x:port
  * @property {string} etcdUrl http://127.x:port
  * @property {string} kubeconfig path
+ * @property {string} auditLog the apiserver's audit log (tools/real-backend/audit.mjs)
  * @property {import('../../twin/pki.mjs').ClusterPki} pki
  * @property {import('./procs.mjs').Proc[]} procs
  * @property {string[]} nodes node names (with `nodes`)
@@ -45,8 +47,11 @@ export function clusterBinaries(o = {}) {
 /**
  * Starts one cluster in `dir` (made if missing). Cluster `key` "a" names its
  * nodes k3s-a-server, k3s-a-agent-1, ...; `nodes` implies `controllers`.
+ * With `exec`, the nodes' kubelets answer exec (tools/real-backend/kubelet.mjs) with the
+ * model it gives for the cluster, at the time of each exec.
  * @param {{ dir: string, key?: string, host?: string, podCidr?: string, serviceCidr?: string, controllers?: boolean,
- *   nodes?: { count: number, ipBase: string }, readyMs?: number, removeDir?: boolean }} o
+ *   nodes?: { count: number, ipBase: string }, readyMs?: number, removeDir?: boolean,
+ *   exec?: { model: () => import('../../twin/server/exec.mjs').ExecModel } }} o
  * @returns {Promise<RealCluster>}
  */
 export async function startCluster(o) {
@@ -58,7 +63,10 @@ export async function startCluster(o) {
   const pki = await createClusterPki(join(o.dir, 'pki'));
   /** @type {import('./procs.mjs').Proc[]} */
   const procs = [];
+  /** @type {import('./kubelet.mjs').Kubelets | undefined} */
+  let kubelets;
   const stop = async () => {
+    await kubelets?.stop();
     for (const p of [...procs].reverse()) await p.stop();
     if (o.removeDir) await rm(o.dir, { recursive: true, force: true });
   };
@@ -80,9 +88,11 @@ export async function startCluster(o) {
     let nodes = [];
     if (o.nodes) {
       procs.push(startKwok({ bin: bins.kwok.path, dir: o.dir, kubeconfig, host }));
-      nodes = await createNodes(api.server, pki, { key: o.key ?? 'a', ...o.nodes, k3sVersion: k3sVersion(bins.apiserver.version) });
+      const exec = o.exec;
+      kubelets = exec && await startKubelets({ server: api.server, pki, ips: nodeIps(o.nodes), model: () => exec.model() });
+      nodes = await createNodes(api.server, pki, { key: o.key ?? 'a', ...o.nodes, k3sVersion: k3sVersion(bins.apiserver.version), kubeletPorts: kubelets?.ports });
     }
-    return { dir: o.dir, server: api.server, etcdUrl: etcd.url, kubeconfig, pki, procs, nodes, stop };
+    return { dir: o.dir, server: api.server, etcdUrl: etcd.url, kubeconfig, auditLog: api.auditLog, pki, procs, nodes, stop };
   } catch (e) {
     await stop();
     throw e;
