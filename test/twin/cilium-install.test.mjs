@@ -236,7 +236,7 @@ test.serial('uninstall removes the release and what Helm owns, then has nothing 
 test.serial('install --dry-run prints manifests and creates nothing', async (t) => {
   const r = await cilium(['--context', 'cluster-b', 'install', '--version', '1.19.3', '--set', 'cluster.name=cluster-b', '--set', 'cluster.id=2', '--dry-run']);
   t.is(r.code, 0);
-  t.regex(r.stdout, /^---\n# Source: cilium\/templates\/cilium-ca-secret\.yaml\n/);
+  t.regex(r.stdout, /^---\n# Source: cilium\/templates\/cilium-agent\/serviceaccount\.yaml\n/, "ServiceAccounts come first, as in Helm's install order");
   t.regex(r.stdout, /kind: DaemonSet\n/);
   t.false(r.stdout.includes('Auto-detected'), 'dry runs do not log');
   t.is(releases('b').length, 0);

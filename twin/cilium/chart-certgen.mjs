@@ -8,6 +8,7 @@
 // The twin's Job controller runs the Job and does certgen's work (twin/controllers/certgen.mjs).
 import { createHash } from 'node:crypto';
 import { dig, isTable } from './values.mjs';
+import { saAutomount, saCreate, saName, serviceAccount } from './chart-rbac.mjs';
 
 /** @typedef {import('./values.mjs').Values} Values */
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
@@ -49,7 +50,6 @@ function jobSpec(v, ns) {
       ? cert('clustermesh-apiserver-local-cert', `local-${cluster}`, ['signing', 'key encipherment', 'client auth']) : []),
   ].join('\n') + '\n';
   const generateCA = dig(v, 'certgen', 'generateCA') ?? true;
-  const sa = table(dig(v, 'serviceAccounts', 'clustermeshcertgen'));
   /** @type {Record<string, any>} */
   const spec = {
     template: {
@@ -65,8 +65,8 @@ function jobSpec(v, ns) {
           env: [{ name: 'CILIUM_CERTGEN_CONFIG', value: config }],
         }],
         hostNetwork: false,
-        serviceAccountName: String(sa.name ?? NAME),
-        automountServiceAccountToken: sa.automount ?? true,
+        serviceAccountName: saName(v, 'clustermeshcertgen'),
+        automountServiceAccountToken: saAutomount(v, 'clustermeshcertgen'),
         restartPolicy: 'OnFailure',
       },
     },
@@ -86,8 +86,7 @@ export function renderCertgen(v, ns, common) {
   if (!truthy(dig(v, 'clustermesh', 'useAPIServer')) || !truthy(auto.enabled) || auto.method !== 'cronJob') return [];
   const cmAnn = table(dig(v, 'clustermesh', 'annotations'));
   const ann = Object.keys(cmAnn).length ? { annotations: cmAnn } : {};
-  const sa = table(dig(v, 'serviceAccounts', 'clustermeshcertgen'));
-  const saName = String(sa.name ?? NAME);
+  const sa = saName(v, 'clustermeshcertgen');
   const spec = jobSpec(v, ns);
   /** @type {Array<{ source: string, obj: KubeObject }>} */
   const out = [];
@@ -122,7 +121,7 @@ export function renderCertgen(v, ns, common) {
       },
     });
   }
-  if (sa.create ?? true) {
+  if (saCreate(v, 'clustermeshcertgen')) {
     const labels = { 'app.kubernetes.io/part-of': 'cilium', ...common };
     out.push({
       source: `${DIR}/role.yaml`,
@@ -142,14 +141,11 @@ export function renderCertgen(v, ns, common) {
       obj: {
         apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: NAME, namespace: ns, ...ann, labels },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: NAME },
-        subjects: [{ kind: 'ServiceAccount', name: saName, namespace: ns }],
+        subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
       },
     }, {
       source: `${DIR}/serviceaccount.yaml`,
-      obj: {
-        apiVersion: 'v1', kind: 'ServiceAccount',
-        metadata: { name: saName, namespace: ns, ...(Object.keys(common).length ? { labels: common } : {}), ...ann },
-      },
+      obj: serviceAccount(v, 'clustermeshcertgen', ns, common, cmAnn),
     });
   }
   return out;

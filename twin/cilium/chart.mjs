@@ -2,15 +2,16 @@
 // "The chart": renders, from coalesced Helm values, the objects of the Cilium
 // 1.19 chart that the twin needs, with the chart's names, labels, selectors and
 // config keys, and fails where the chart's templates fail (same messages and
-// template positions). Not rendered: RBAC and ServiceAccounts (but those of the
-// clustermesh certgen Job), CRDs (the operator registers those), hubble
-// certificates, metrics Services. The certgen Job and CronJob (tls.auto.method
-// cronJob) come from chart-certgen.mjs; the twin's Job controller runs the Job.
+// template positions). Not rendered: CRDs (the operator registers those), hubble
+// certificates, metrics Services. ServiceAccounts and RBAC come from
+// chart-rbac.mjs; the certgen Job and CronJob (tls.auto.method cronJob) from
+// chart-certgen.mjs; the twin's Job controller runs the Job.
 //
 // Twin extension: a workload that could not work in a real cluster is annotated
 // `twin.runbook/broken: <reason>` so the twin's controllers never make it ready.
 import { dig, isTable } from './values.mjs';
 import { renderCertgen } from './chart-certgen.mjs';
+import { renderRbac, saAutomount, saName } from './chart-rbac.mjs';
 
 /** @typedef {import('./values.mjs').Values} Values */
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
@@ -217,6 +218,17 @@ export function renderChart(ctx) {
 
   for (const r of renderCertgen(v, ns, common)) emit(r.source, r.obj);
 
+  const hubble = truthy(dig(v, 'hubble', 'enabled'));
+  const relay = hubble && truthy(dig(v, 'hubble', 'relay', 'enabled'));
+  const ui = hubble && truthy(dig(v, 'hubble', 'ui', 'enabled'));
+  const preflight = truthy(dig(v, 'preflight', 'enabled'));
+  const envoyEnabled = !truthy(v.l7Proxy) ? false : dig(v, 'envoy', 'enabled') ?? true;
+  const enabled = {
+    agent: truthy(v.agent) && !preflight, envoy: truthy(envoyEnabled) && !preflight, operator: truthy(dig(v, 'operator', 'enabled')),
+    relay, ui, clustermesh: useAPIServer,
+  };
+  for (const r of renderRbac(v, ns, common, enabled)) emit(r.source, r.obj);
+
   // ConfigMap cilium-config
   const ipamMode = dig(v, 'ipam', 'mode') || 'cluster-pool';
   /** @type {Record<string,string>} */
@@ -258,9 +270,6 @@ export function renderChart(ctx) {
   });
 
   // Services
-  const hubble = truthy(dig(v, 'hubble', 'enabled'));
-  const relay = hubble && truthy(dig(v, 'hubble', 'relay', 'enabled'));
-  const ui = hubble && truthy(dig(v, 'hubble', 'ui', 'enabled'));
   if (truthy(v.agent) && hubble) {
     emit('hubble/peer-service.yaml', {
       apiVersion: 'v1', kind: 'Service',
@@ -316,7 +325,7 @@ export function renderChart(ctx) {
     { name: 'K8S_NODE_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'spec.nodeName' } } },
     { name: 'CILIUM_K8S_NAMESPACE', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.namespace' } } },
   ];
-  if (truthy(v.agent) && !truthy(dig(v, 'preflight', 'enabled'))) {
+  if (enabled.agent) {
     const labels = { 'k8s-app': 'cilium', 'app.kubernetes.io/part-of': 'cilium', 'app.kubernetes.io/name': 'cilium-agent' };
     /** @type {Record<string, any>} */
     const podSpec = {
@@ -328,8 +337,8 @@ export function renderChart(ctx) {
       hostNetwork: true,
       priorityClassName: 'system-node-critical',
       restartPolicy: 'Always',
-      serviceAccountName: 'cilium',
-      automountServiceAccountToken: true,
+      serviceAccountName: saName(v, 'cilium'),
+      automountServiceAccountToken: saAutomount(v, 'cilium'),
       terminationGracePeriodSeconds: 1,
       nodeSelector: { 'kubernetes.io/os': 'linux' },
       tolerations: [{ operator: 'Exists' }],
@@ -347,8 +356,7 @@ export function renderChart(ctx) {
       },
     });
   }
-  const envoyEnabled = !truthy(v.l7Proxy) ? false : dig(v, 'envoy', 'enabled') ?? true;
-  if (envoyEnabled && !truthy(dig(v, 'preflight', 'enabled'))) {
+  if (enabled.envoy) {
     const labels = { 'k8s-app': 'cilium-envoy', 'app.kubernetes.io/part-of': 'cilium', 'app.kubernetes.io/name': 'cilium-envoy', name: 'cilium-envoy' };
     emit('cilium-envoy/daemonset.yaml', {
       apiVersion: 'apps/v1', kind: 'DaemonSet',
@@ -360,14 +368,14 @@ export function renderChart(ctx) {
           metadata: { labels: withCommon(labels) },
           spec: {
             containers: [{ name: 'cilium-envoy', image: img(dig(v, 'envoy', 'image')), imagePullPolicy: 'IfNotPresent', command: ['/usr/bin/cilium-envoy-starter'], env: [...nodeEnv, ...k8sEnv] }],
-            hostNetwork: true, restartPolicy: 'Always', serviceAccountName: 'cilium-envoy', priorityClassName: 'system-node-critical',
+            hostNetwork: true, restartPolicy: 'Always', serviceAccountName: saName(v, 'envoy'), automountServiceAccountToken: saAutomount(v, 'envoy'), priorityClassName: 'system-node-critical',
             nodeSelector: { 'kubernetes.io/os': 'linux' }, tolerations: [{ operator: 'Exists' }],
           },
         },
       },
     });
   }
-  if (truthy(dig(v, 'operator', 'enabled'))) {
+  if (enabled.operator) {
     const labels = { 'io.cilium/app': 'operator', name: 'cilium-operator', 'app.kubernetes.io/part-of': 'cilium', 'app.kubernetes.io/name': 'cilium-operator' };
     emit('cilium-operator/deployment.yaml', {
       apiVersion: 'apps/v1', kind: 'Deployment',
@@ -380,7 +388,7 @@ export function renderChart(ctx) {
           metadata: { labels: withCommon(labels) },
           spec: {
             containers: [{ name: 'cilium-operator', image: img(dig(v, 'operator', 'image'), '-generic'), imagePullPolicy: 'IfNotPresent', command: ['cilium-operator-generic'], args: ['--config-dir=/tmp/cilium/config-map', '--debug=$(CILIUM_DEBUG)'], env: [...nodeEnv, ...k8sEnv] }],
-            hostNetwork: true, restartPolicy: 'Always', priorityClassName: 'system-cluster-critical', serviceAccountName: 'cilium-operator',
+            hostNetwork: true, restartPolicy: 'Always', priorityClassName: 'system-cluster-critical', serviceAccountName: saName(v, 'operator'), automountServiceAccountToken: saAutomount(v, 'operator'),
             nodeSelector: { 'kubernetes.io/os': 'linux' }, tolerations: [{ operator: 'Exists' }],
           },
         },
@@ -400,7 +408,7 @@ export function renderChart(ctx) {
           metadata: { labels: withCommon(labels) },
           spec: {
             containers: [{ name: 'hubble-relay', image: img(dig(v, 'hubble', 'relay', 'image')), imagePullPolicy: 'IfNotPresent', command: ['hubble-relay'], args: ['serve'], ports: [{ name: 'grpc', containerPort: 4245 }] }],
-            restartPolicy: 'Always', serviceAccountName: 'hubble-relay', nodeSelector: { 'kubernetes.io/os': 'linux' },
+            restartPolicy: 'Always', serviceAccountName: saName(v, 'relay'), automountServiceAccountToken: saAutomount(v, 'relay'), nodeSelector: { 'kubernetes.io/os': 'linux' },
           },
         },
       },
@@ -422,7 +430,7 @@ export function renderChart(ctx) {
               { name: 'frontend', image: img(dig(v, 'hubble', 'ui', 'frontend', 'image')), imagePullPolicy: 'IfNotPresent', ports: [{ name: 'http', containerPort: 8081 }] },
               { name: 'backend', image: img(dig(v, 'hubble', 'ui', 'backend', 'image')), imagePullPolicy: 'IfNotPresent', ports: [{ name: 'grpc', containerPort: 8090 }] },
             ],
-            restartPolicy: 'Always', serviceAccountName: 'hubble-ui', nodeSelector: { 'kubernetes.io/os': 'linux' },
+            restartPolicy: 'Always', serviceAccountName: saName(v, 'ui'), automountServiceAccountToken: saAutomount(v, 'ui'), nodeSelector: { 'kubernetes.io/os': 'linux' },
           },
         },
       },
@@ -446,8 +454,8 @@ export function renderChart(ctx) {
     const podSpec = {
       initContainers: [{ name: 'etcd-init', image, imagePullPolicy: 'IfNotPresent', command: ['/usr/bin/clustermesh-apiserver', 'etcdinit'], env: clusterEnv }],
       containers,
-      restartPolicy: 'Always', priorityClassName: 'system-cluster-critical', serviceAccountName: 'clustermesh-apiserver',
-      terminationGracePeriodSeconds: 30, automountServiceAccountToken: true, nodeSelector: { 'kubernetes.io/os': 'linux' },
+      restartPolicy: 'Always', priorityClassName: 'system-cluster-critical', serviceAccountName: saName(v, 'clustermeshApiserver'),
+      terminationGracePeriodSeconds: 30, automountServiceAccountToken: saAutomount(v, 'clustermeshApiserver'), nodeSelector: { 'kubernetes.io/os': 'linux' },
     };
     if (configEnabled && kvstoremesh) {
       podSpec.hostAliases = clusters.flatMap((cl) => (cl.ips ?? []).map((ip) => ({ ip, hostnames: [`${cl.name}.${dig(v, 'clustermesh', 'config', 'domain')}`] })));
@@ -474,10 +482,16 @@ export function renderChart(ctx) {
 const INSTALL_ORDER = ['Namespace', 'ServiceAccount', 'Secret', 'ConfigMap', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding',
   'Service', 'DaemonSet', 'Pod', 'Deployment', 'Job', 'CronJob'];
 
-/** @param {Rendered[]} list sorted for install (stable within a kind) */
+/**
+ * Sorted for install: by kind, then by template path (Helm sorts the rendered files by
+ * name before it sorts by kind), documents of one template in their order.
+ * @param {Rendered[]} list
+ */
 export function installOrder(list) {
   const rank = (/** @type {string} */ k) => { const i = INSTALL_ORDER.indexOf(k); return i < 0 ? INSTALL_ORDER.length : i; };
-  return list.map((r, i) => ({ r, i })).sort((a, b) => rank(a.r.obj.kind) - rank(b.r.obj.kind) || a.i - b.i).map((x) => x.r);
+  const byPath = (/** @type {string} */ a, /** @type {string} */ b) => (a < b ? -1 : a > b ? 1 : 0);
+  return list.map((r, i) => ({ r, i }))
+    .sort((a, b) => rank(a.r.obj.kind) - rank(b.r.obj.kind) || byPath(a.r.source, b.r.source) || a.i - b.i).map((x) => x.r);
 }
 
 /**

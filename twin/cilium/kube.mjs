@@ -160,6 +160,8 @@ const KINDS = /** @type {Record<string, { prefix: string, plural: string, namesp
   CronJob: { prefix: '/apis/batch/v1', plural: 'cronjobs', namespaced: true },
   Role: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'roles', namespaced: true },
   RoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'rolebindings', namespaced: true },
+  ClusterRole: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterroles', namespaced: false },
+  ClusterRoleBinding: { prefix: '/apis/rbac.authorization.k8s.io/v1', plural: 'clusterrolebindings', namespaced: false },
   CiliumEndpoint: { prefix: '/apis/cilium.io/v2', plural: 'ciliumendpoints', namespaced: true },
 });
 
