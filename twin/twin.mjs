@@ -86,8 +86,9 @@ function obj(apiVersion, kind, name, namespace, rest = {}) {
 /**
  * A K3s system Deployment, already rolled out.
  * @param {string} name @param {Record<string, string>} labels @param {string} image @param {number} [port]
+ * @param {string} [serviceAccount] its pods' ServiceAccount (K3s's manifests create it)
  */
-function systemDeployment(name, labels, image, port) {
+function systemDeployment(name, labels, image, port, serviceAccount = name) {
   const d = obj('apps/v1', 'Deployment', name, 'kube-system', {
     metadata: { labels: { ...labels }, annotations: { 'objectset.rio.cattle.io/id': '', 'deployment.kubernetes.io/revision': '1' } },
     spec: {
@@ -97,7 +98,7 @@ function systemDeployment(name, labels, image, port) {
         metadata: { labels: { ...labels } },
         spec: {
           priorityClassName: 'system-cluster-critical',
-          serviceAccountName: name,
+          serviceAccountName: serviceAccount,
           tolerations: [
             { key: 'CriticalAddonsOnly', operator: 'Exists' },
             { key: 'node-role.kubernetes.io/control-plane', operator: 'Exists', effect: 'NoSchedule' },
@@ -227,8 +228,12 @@ export function seedK3s(store, nodes, k3sVersion, serviceCidr, k = {}) {
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 'https' }],
     },
   }));
+  // The ServiceAccounts of K3s's packaged manifests (coredns, local-storage, metrics-server)
+  // and, with ServiceLB, the svclb account K3s makes for its DaemonSets.
+  const accounts = ['coredns', 'local-path-provisioner-service-account', 'metrics-server', ...(k.servicelb ? ['svclb'] : [])];
+  for (const sa of accounts) store.create('/serviceaccounts', obj('v1', 'ServiceAccount', sa, 'kube-system'));
   store.create('apps/deployments', systemDeployment('coredns', { 'k8s-app': 'kube-dns' }, 'rancher/mirrored-coredns-coredns:1.12.3', 53));
-  store.create('apps/deployments', systemDeployment('local-path-provisioner', { app: 'local-path-provisioner' }, 'rancher/local-path-provisioner:v0.0.31'));
+  store.create('apps/deployments', systemDeployment('local-path-provisioner', { app: 'local-path-provisioner' }, 'rancher/local-path-provisioner:v0.0.31', undefined, 'local-path-provisioner-service-account'));
   store.create('apps/deployments', systemDeployment('metrics-server', { 'k8s-app': 'metrics-server' }, 'rancher/mirrored-metrics-server:v0.8.0', 10250));
 }
 

@@ -19,6 +19,7 @@ import {
   Debouncer, KUBE_SYSTEM, Timers, ciliumAgentNodes, ciliumConfig, findCondition, nowIso, numToIp, parseCidr, randSuffix,
 } from './util.mjs';
 import { isCertgen, runCertgen } from './certgen.mjs';
+import { admitPod } from './pod-admission.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../store/types.js').StoreEvent} StoreEvent */
@@ -93,6 +94,9 @@ class ClusterJobs {
     if (ev.resource === JOBS) this.mark(ns, o.metadata.name);
     else if (ev.resource === CRONJOBS && ev.type === 'DELETED') {
       for (const j of this.store.list(JOBS, ns)) if (controllerOf(j, 'CronJob')?.uid === o.metadata.uid) this.deleteJob(j);
+    } else if (ev.resource === '/serviceaccounts' && ev.type === 'ADDED') {
+      // Pods refused for want of this account are tried again.
+      for (const j of this.store.list(JOBS, ns)) if (!finished(j)) this.mark(ns, j.metadata.name);
     } else if (ev.resource === PODS) {
       const owner = controllerOf(o, 'Job');
       if (owner?.name) this.mark(ns, owner.name);
@@ -215,6 +219,7 @@ class ClusterJobs {
       spec,
       status: { phase: 'Pending', qosClass: 'BestEffort' },
     };
+    if (!admitPod(this.store, job, pod, 'job-controller')) return undefined;
     try { return this.store.create(PODS, pod); } catch { return undefined; }
   }
 

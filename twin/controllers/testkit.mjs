@@ -10,6 +10,21 @@ import { Store } from '../store/store.mjs';
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 
 /**
+ * The fake has no Namespace objects: every namespace an object is written to
+ * exists, and has the "default" ServiceAccount the API server's admission asks
+ * for (kinds/admission.mjs) as soon as something is written there.
+ * @param {Store} store
+ */
+function withDefaultAccounts(store) {
+  store.on('event', (/** @type {import('../store/types.js').StoreEvent} */ ev) => {
+    const ns = ev.object.metadata.namespace;
+    if (!ns || ev.type === 'DELETED' || store.get('/serviceaccounts', ns, 'default')) return;
+    store.create('/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default', namespace: ns } });
+  });
+  return store;
+}
+
+/**
  * @param {{ nodeIpBase?: Record<TwinKey, string>, nodeCount?: number, delays?: Partial<TwinDelays>, servicelb?: boolean }} [opts]
  * @returns {Twin}
  */
@@ -28,7 +43,7 @@ export function fakeTwin(opts = {}) {
       url: 'https://127.0.0.1:0', port: 0, faults: { latencyMs: 0, errorRate: 0 },
       async stop() {}, async start() {}, stats: () => ({ requests: 0, reads: 0, writes: 0, byMethod: {} }), resetStats() {},
     };
-    return { key, context: `cluster-${key}`, store: new Store(key), server, nodes, k3sKubeconfig: '' };
+    return { key, context: `cluster-${key}`, store: withDefaultAccounts(new Store(key)), server, nodes, k3sKubeconfig: '' };
   };
   return {
     options: {

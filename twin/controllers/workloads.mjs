@@ -22,6 +22,7 @@ import {
   Debouncer, KUBE_SYSTEM, Timers, findCondition, nowIso, parseCidr, numToIp,
   podServes, randSuffix, selectorMatches, setCondition, templateHash, ciliumConfig,
 } from './util.mjs';
+import { admitPod } from './pod-admission.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../store/types.js').StoreEvent} StoreEvent */
@@ -123,6 +124,12 @@ class ClusterWorkloads {
     for (const s of this.store.list(DS)) this.mark('s', s.metadata.namespace ?? '', s.metadata.name);
   }
 
+  /** @param {string} ns */
+  markNamespace(ns) {
+    for (const d of this.store.list(DEPLOY, ns)) this.mark('d', ns, d.metadata.name);
+    for (const s of this.store.list(DS, ns)) this.mark('s', ns, s.metadata.name);
+  }
+
   /** @param {'d'|'s'} kind @param {string} ns @param {string} name */
   mark(kind, ns, name) {
     this.dirty.add(`${kind}|${ns}|${name}`);
@@ -135,6 +142,10 @@ class ClusterWorkloads {
     const ns = o.metadata.namespace ?? '';
     switch (ev.resource) {
       case DEPLOY: this.mark('d', ns, o.metadata.name); break;
+      case '/serviceaccounts':
+        // Pods refused for want of this account are tried again.
+        if (ev.type === 'ADDED') this.markNamespace(ns);
+        break;
       case DS: this.mark('s', ns, o.metadata.name); break;
       case RS: {
         const owner = ownerRef(o, 'Deployment');
@@ -298,6 +309,7 @@ class ClusterWorkloads {
       spec,
       status: { phase: 'Pending', qosClass: 'BestEffort' },
     };
+    if (!admitPod(this.store, owner, pod, owner.kind === 'DaemonSet' ? 'daemonset-controller' : 'replicaset-controller')) return undefined;
     if (nodeName) this.bind(pod, nodeName);
     else this.markUnschedulable(pod);
     try {

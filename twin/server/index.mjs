@@ -17,6 +17,7 @@ import { readBody, sendJson, sendError } from './http.mjs';
 import { serveExec, upgradeError } from './exec.mjs';
 import { serveLogs } from './logs.mjs';
 import { execModel } from '../agents/index.mjs';
+import { keepDefaultServiceAccounts } from '../kinds/admission.mjs';
 
 /** @typedef {import('../types.js').TwinFaults} TwinFaults */
 /** @typedef {import('./types.js').RequestLogEntry} RequestLogEntry */
@@ -68,6 +69,8 @@ export async function startApiServer(o) {
   const store = o.store;
   const registry = new Registry(store);
   const hub = new EventHub(store);
+  // kube-controller-manager's serviceaccount controller, part of the control plane here.
+  const stopSaController = keepDefaultServiceAccounts(store);
   /** @type {TwinFaults} */
   const faults = o.faults ?? { latencyMs: 0, errorRate: 0 };
   const logSize = o.logSize ?? 500;
@@ -356,6 +359,7 @@ export async function startApiServer(o) {
       ctx.timers.clear();
       hub.close();
       registry.close();
+      stopSaController();
     },
   };
   return handle_;

@@ -16,6 +16,7 @@ import { allocateService } from '../kinds/service-alloc.mjs';
 import { decodingError, annotationsTooLong } from '../kinds/decoding.mjs';
 import { toTable, jsonPathValues } from '../kinds/printers.mjs';
 import { isEstablished } from '../kinds/registry.mjs';
+import { serviceAccountRefusal } from '../kinds/admission.mjs';
 import {
   ApiError, notFound, alreadyExists, conflict, badRequest, pageNotFound, methodNotAllowed, invalid, qualified,
 } from '../kinds/errors.mjs';
@@ -268,6 +269,11 @@ function createObject(w, input, dryRun, res) {
   }
   const obj = prepare(w, input);
   if (info.namespaced) requireNamespace(ctx, info, obj.metadata.namespace, obj.metadata.name);
+  if (info.key === '/pods') {
+    // Admission names a pod by its generateName when the name is not generated yet.
+    const refusal = serviceAccountRefusal(ctx.store, obj, input?.metadata?.name || input?.metadata?.generateName || obj.metadata.name);
+    if (refusal) throw refusal;
+  }
   delete obj.metadata.resourceVersion;
   if (dryRun) {
     if (ctx.store.get(info.key, obj.metadata.namespace ?? '', obj.metadata.name)) throw alreadyExists(info, obj.metadata.name);
