@@ -228,10 +228,8 @@ export function seedK3s(store, nodes, k3sVersion, serviceCidr, k = {}) {
       ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 'https' }],
     },
   }));
-  // The ServiceAccounts of K3s's packaged manifests (coredns, local-storage, metrics-server)
-  // and, with ServiceLB, the svclb account K3s makes for its DaemonSets.
-  const accounts = ['coredns', 'local-path-provisioner-service-account', 'metrics-server', ...(k.servicelb ? ['svclb'] : [])];
-  for (const sa of accounts) store.create('/serviceaccounts', obj('v1', 'ServiceAccount', sa, 'kube-system'));
+  // The ServiceAccounts of K3s's packaged manifests (coredns, local-storage, metrics-server).
+  for (const sa of ['coredns', 'local-path-provisioner-service-account', 'metrics-server']) store.create('/serviceaccounts', obj('v1', 'ServiceAccount', sa, 'kube-system'));
   store.create('apps/deployments', systemDeployment('coredns', { 'k8s-app': 'kube-dns' }, 'rancher/mirrored-coredns-coredns:1.12.3', 53));
   store.create('apps/deployments', systemDeployment('local-path-provisioner', { app: 'local-path-provisioner' }, 'rancher/local-path-provisioner:v0.0.31', undefined, 'local-path-provisioner-service-account'));
   store.create('apps/deployments', systemDeployment('metrics-server', { 'k8s-app': 'metrics-server' }, 'rancher/mirrored-metrics-server:v0.8.0', 10250));

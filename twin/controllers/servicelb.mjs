@@ -42,6 +42,10 @@ class ClusterServiceLb {
         o.metadata.labels?.[SVC_LABEL]) this.debouncer.kick();
     };
     this.store.on('event', this.onEvent);
+    // K3s's ServiceLB makes the account its DaemonSets' pods run with.
+    if (this.enabled && !this.store.get('/serviceaccounts', KUBE_SYSTEM, 'svclb')) {
+      this.store.create('/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'svclb', namespace: KUBE_SYSTEM } });
+    }
     this.debouncer.kick();
   }
 
