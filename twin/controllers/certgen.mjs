@@ -9,6 +9,8 @@
 //   a key and certificate signed by the CA, in a kubernetes.io/tls Secret (ca.crt,
 //   tls.crt, tls.key), created, or replaced when it exists (so every run renews them).
 // The twin signs with openssl (twin/cilium/pki.mjs); keys go only into Secrets.
+// certgenSecrets computes the Secrets without a store: runCertgen writes them to
+// the twin's, tools/real-backend/certgen-watch.mjs to a real apiserver.
 import { isIP } from 'node:net';
 import { generateCA, signLeaf } from '../cilium/pki.mjs';
 
@@ -66,26 +68,39 @@ function createOrReplace(store, secret) {
 }
 
 /**
- * Runs certgen for one container of a pod in namespace `podNs`.
- * @param {Store} store @param {string} podNs @param {any} container
- * @returns {Promise<string[]>} the names of the Secrets written
+ * Where certgen's CA Secret is, and whether certgen reads it (with --ca-reuse-secret,
+ * or without --ca-generate) before deciding to generate one.
+ * @param {string} podNs @param {any} container
+ * @returns {{ namespace: string, name: string, read: boolean }}
  */
-export async function runCertgen(store, podNs, container) {
+export function certgenCa(podNs, container) {
+  const flags = certgenFlags([...(container.command ?? []).slice(1), ...(container.args ?? [])]);
+  const generate = (flags['ca-generate'] ?? 'false') === 'true';
+  const reuse = (flags['ca-reuse-secret'] ?? 'false') === 'true';
+  return { namespace: flags['ca-secret-namespace'] || podNs, name: flags['ca-secret-name'] || 'cilium-ca', read: reuse || !generate };
+}
+
+/**
+ * What certgen writes for one container of a pod in namespace `podNs`, given the
+ * CA Secret as it is (undefined when missing, or not read): the generated CA's
+ * Secret first (when it makes one), then one kubernetes.io/tls Secret per `certs:` entry.
+ * Throws as certgen fails (no usable CA). Writes nothing.
+ * @param {string} podNs @param {any} container @param {KubeObject | undefined} existing
+ * @returns {Promise<KubeObject[]>}
+ */
+export async function certgenSecrets(podNs, container, existing) {
   const flags = certgenFlags([...(container.command ?? []).slice(1), ...(container.args ?? [])]);
   const env = Object.fromEntries((container.env ?? []).filter((/** @type {any} */ e) => typeof e?.value === 'string').map((/** @type {any} */ e) => [e.name, e.value]));
   const Y = await import('yaml');
   const config = env.CILIUM_CERTGEN_CONFIG ? Y.parse(env.CILIUM_CERTGEN_CONFIG) : {};
-  const caNs = flags['ca-secret-namespace'] || podNs;
-  const caName = flags['ca-secret-name'] || 'cilium-ca';
+  const { namespace: caNs, name: caName, read } = certgenCa(podNs, container);
   const generate = (flags['ca-generate'] ?? 'false') === 'true';
-  const reuse = (flags['ca-reuse-secret'] ?? 'false') === 'true';
-  /** @type {string[]} */
-  const written = [];
+  /** @type {KubeObject[]} */
+  const out = [];
 
   /** @type {{ cert: string, key: string } | undefined} */
   let ca;
-  const existing = store.get(SECRETS, caNs, caName);
-  if ((reuse || !generate) && existing) {
+  if (read && existing) {
     const cert = unb64(existing.data?.['ca.crt']);
     const key = unb64(existing.data?.['ca.key']);
     if (!cert) throw new Error(`secret ${caNs}/${caName} has no CA cert`);
@@ -93,12 +108,11 @@ export async function runCertgen(store, podNs, container) {
     ca = { cert, key };
   } else if (generate) {
     ca = await generateCA(flags['ca-common-name'] || 'Cilium CA', durationDays(flags['ca-validity-duration'] ?? '26280h'));
-    createOrReplace(store, {
+    out.push({
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
       metadata: { name: caName, namespace: caNs },
       data: { 'ca.crt': b64(ca.cert), 'ca.key': b64(ca.key) },
     });
-    written.push(caName);
   } else {
     throw new Error(`failed to load CA secret: secrets "${caName}" not found`);
   }
@@ -114,12 +128,24 @@ export async function runCertgen(store, podNs, container) {
       usage: server && client ? 'both' : server ? 'server' : 'client',
       dns: hosts.filter((h) => !isIP(h)), ips: hosts.filter((h) => isIP(h)),
     });
-    createOrReplace(store, {
+    out.push({
       apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls',
       metadata: { name: String(c.name), namespace: String(c.namespace || podNs) },
       data: { 'ca.crt': b64(ca.cert), 'tls.crt': b64(leaf.cert), 'tls.key': b64(leaf.key) },
     });
-    written.push(String(c.name));
   }
-  return written;
+  return out;
+}
+
+/**
+ * Runs certgen for one container of a pod in namespace `podNs`, on the twin's store.
+ * @param {Store} store @param {string} podNs @param {any} container
+ * @returns {Promise<string[]>} the names of the Secrets written
+ */
+export async function runCertgen(store, podNs, container) {
+  const ref = certgenCa(podNs, container);
+  const existing = ref.read ? store.get(SECRETS, ref.namespace, ref.name) : undefined;
+  const secrets = await certgenSecrets(podNs, container, existing);
+  for (const s of secrets) createOrReplace(store, s);
+  return secrets.map((s) => s.metadata.name);
 }
