@@ -25,6 +25,7 @@ import { matcherFromQuery } from './selectors.mjs';
 import { serveWatch } from './watch.mjs';
 import { propagationOf, orphanDependents, warningHeader } from './propagation.mjs';
 import { contentType, deleteOptions, parseBody, sendJson } from './http.mjs';
+import { setTemplateGeneration } from '../kinds/daemonset.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../kinds/builtin.mjs').ResourceInfo} ResourceInfo */
@@ -203,6 +204,7 @@ function prepare(w, input, old) {
   } else {
     applyDefaults(info.group, info.kind, obj);
   }
+  if (gk === 'apps/DaemonSet') setTemplateGeneration(obj, old);
   if (gk === '/Service') {
     allocateService(w.ctx.store.list('/services'), w.ctx.serviceCidr, obj, old);
   }
