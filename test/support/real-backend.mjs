@@ -13,12 +13,13 @@ import { describeDeadline, scaled } from './time.mjs';
 /** @typedef {import('../../tools/real-backend/cluster.mjs').RealCluster} RealCluster */
 
 /**
+ * @template {{ kubeconfig: string, stop: () => Promise<void> }} [T=RealCluster]
  * @param {string[]} missing binaries not built ("kwok v0.8.0"): every test skips
- * @param {(dir: string) => Promise<RealCluster>} start starts the cluster in a new temp folder (removed by its stop)
+ * @param {(dir: string) => Promise<T>} start starts the cluster (or backend) in a new temp folder (removed by its stop)
  */
 export function realBackend(missing, start) {
   if (missing.length) console.log(`test/real: skipped: ${missing.join(', ')} not built (npm run build:real builds them when Go is there)`);
-  /** @type {RealCluster | undefined} */
+  /** @type {T | undefined} */
   let cluster;
   const cacheDir = mkdtempSync(join(tmpdir(), 'real-kubectl-cache-'));
   test.before(async () => {
@@ -55,6 +56,6 @@ export function realBackend(missing, start) {
     k,
     until,
     /** The running cluster (in a test that runs, after `before`). */
-    cluster: () => /** @type {RealCluster} */ (cluster),
+    cluster: () => /** @type {T} */ (cluster),
   };
 }

@@ -1,0 +1,43 @@
+// @ts-check
+// The runbook as a user runs it against the real backend (tools/real-backend/
+// backend.mjs): an env file with the backend's kubeconfig and contexts,
+// loopback LoadBalancer addresses and short timeouts, and the process
+// environment of a step (real kubectl first on PATH; the real cilium CLI when
+// there is one, else the stand-in).
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { realCiliumDir } from './real-cilium.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The article's settings on the real backend: its CIDRs, LB addresses on loopback, short timeouts. */
+export const REAL_ARTICLE_VARS = Object.freeze({
+  CLUSTER_A_CONTEXT: 'cluster-a', CLUSTER_B_CONTEXT: 'cluster-b',
+  CLUSTER_A_API_HOST: 'k3s-a-server', CLUSTER_A_API_PORT: '6443', CLUSTER_B_API_HOST: 'k3s-b-server', CLUSTER_B_API_PORT: '6443',
+  CLUSTER_A_POD_CIDR: '10.42.0.0/16', CLUSTER_A_SERVICE_CIDR: '10.96.0.0/12',
+  CLUSTER_B_POD_CIDR: '10.43.0.0/16', CLUSTER_B_SERVICE_CIDR: '10.112.0.0/12',
+  CLUSTER_A_MESH_IP: '127.0.254.220', CLUSTER_B_MESH_IP: '127.0.254.221',
+  CLUSTER_A_APP_POOL_START: '127.0.254.230', CLUSTER_A_APP_POOL_STOP: '127.0.254.239',
+  CLUSTER_B_APP_POOL_START: '127.0.254.240', CLUSTER_B_APP_POOL_STOP: '127.0.254.249',
+  ECHO_SERVICE_PORT: '8080', TIMEOUT_CILIUM: '60s', TIMEOUT_RESOURCES: '60s', TIMEOUT_MESH: '60s', TIMEOUT_ROLLOUT: '60s',
+  TIMEOUT_HTTP: '2s', TIMEOUT_FAILOVER: '60s',
+});
+
+/**
+ * Writes `dir`/runbook.env (mode 0600) and returns the environment a step runs in.
+ * @param {string} dir @param {string} kubeconfig
+ * @param {{ vars?: Record<string, string>, cilium?: string }} [o] vars: the settings
+ *   (default REAL_ARTICLE_VARS); cilium: the real CLI's path (default: the stand-in)
+ */
+export function realRunbookEnv(dir, kubeconfig, o = {}) {
+  const vars = { KUBECONFIG: kubeconfig, ...(o.vars ?? REAL_ARTICLE_VARS) };
+  const file = join(dir, 'runbook.env');
+  writeFileSync(file, Object.entries(vars).map(([n, v]) => `${n}=${v}\n`).join(''), { mode: 0o600 });
+  const env = Object.fromEntries(Object.entries(process.env).filter(([n]) => !/^(CLUSTER_[AB]_|CILIUM|MESH_|HUBBLE_|ECHO_|TIMEOUT_)/.test(n)));
+  const diagnostics = join(dir, 'diagnostics');
+  mkdirSync(diagnostics, { recursive: true });
+  return { ...env, RUNBOOK_ENV: file, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache'), RUNBOOK_DIAGNOSTICS_DIR: diagnostics,
+    RUNBOOK_FAILOVER_DIR: join(dir, 'failover'),
+    PATH: [o.cilium ? realCiliumDir(dir, o.cilium) : join(ROOT, 'twin', 'bin'), join(ROOT, '.tools', 'bin'), process.env.PATH ?? ''].join(delimiter) };
+}
