@@ -59,8 +59,18 @@ export async function sameCa(rt, from, to) {
  * @param {Config} config
  * @returns {Promise<CheckResult>}
  */
-export async function caShared(rt, { a, b }) {
+export async function caShared(rt, { a, b, hubble }) {
   const [ca, cb] = await Promise.all([ciliumCa(rt, a), ciliumCa(rt, b)]);
+  if (!ca && !hubble.enabled) {
+    // The chart renders cilium-ca for Hubble's certificates or the clustermesh-apiserver's
+    // (templates/cilium-ca-secret.yaml); without Hubble, step 01's install makes none.
+    return {
+      state: 'blocked',
+      message: `${a.context} has no Secret kube-system/cilium-ca: with HUBBLE_ENABLED=false installing Cilium makes none ` +
+        "(the chart makes it for Hubble's certificates, or for the clustermesh-apiserver's, which step 06 enables after B is installed). " +
+        `Set HUBBLE_ENABLED=true (HUBBLE_RELAY_ENABLED and HUBBLE_UI_ENABLED can stay false), run \`cilium uninstall --context ${a.context}\`, then npm run all again.`,
+    };
+  }
   if (!ca) {
     return { state: 'blocked', message: `${a.context} has no Secret kube-system/cilium-ca yet: run step 01 (npm run 01) first; installing Cilium creates it.` };
   }
