@@ -49,3 +49,41 @@ real('a DaemonSet\'s deprecated.daemonset.template.generation: 1 on create, +1 p
   t.deepEqual(real, ['1 1', '2 2', '2 2', '2 3'], 'the real apiserver');
   t.deepEqual(twinSeen, real, 'the twin answers as the real apiserver');
 });
+
+/** A pod template as the chart writes its Jobs': an account, hostNetwork false. */
+const template = {
+  metadata: { labels: { app: 'gen' } },
+  spec: { serviceAccountName: 'gen', hostNetwork: false, restartPolicy: 'OnFailure', containers: [{ name: 'gen', image: 'busybox:1.37' }] },
+};
+
+real('defaults and v1 output of pod templates, Jobs and CronJobs: what the server adds, drops and leaves alone', async (t) => {
+  const twin = await twinForTest(t);
+  const objects = [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'gen', namespace: 'default' } },
+    { apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'gen', namespace: 'default' }, spec: { template } },
+    { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'gen', namespace: 'default' }, spec: { schedule: '0 0 1 */4 *', jobTemplate: { spec: { template } } } },
+  ];
+  /** The fields in question, as `kubectl get -o json` shows them. @param {(args: string[], input?: string) => Promise<{ code: number, stdout: string, stderr: string }>} run */
+  const shown = async (run) => {
+    const c = await run(['create', '-f', '-'], objects.map((o) => JSON.stringify(o)).join('\n'));
+    if (c.code !== 0) throw new Error(c.stderr);
+    const job = JSON.parse((await run(['get', 'job', 'gen', '-o', 'json'])).stdout);
+    const cron = JSON.parse((await run(['get', 'cronjob', 'gen', '-o', 'json'])).stdout);
+    const jt = cron.spec.jobTemplate;
+    return {
+      job: { manualSelector: job.spec.manualSelector, backoffLimit: job.spec.backoffLimit, templateCreated: job.spec.template.metadata.creationTimestamp,
+        hostNetwork: job.spec.template.spec.hostNetwork, serviceAccount: job.spec.template.spec.serviceAccount },
+      cronJobTemplate: { created: jt.metadata?.creationTimestamp, backoffLimit: jt.spec.backoffLimit, completions: jt.spec.completions,
+        suspend: jt.spec.suspend, podCreated: jt.spec.template.metadata.creationTimestamp, hostNetwork: jt.spec.template.spec.hostNetwork,
+        serviceAccount: jt.spec.template.spec.serviceAccount, dnsPolicy: jt.spec.template.spec.dnsPolicy },
+    };
+  };
+  const real = await shown((args, input) => k(args, input));
+  const twinShown = await shown((args, input) => twin.kubectl(args, { input }));
+  t.deepEqual(real, {
+    job: { manualSelector: false, backoffLimit: 6, templateCreated: null, hostNetwork: undefined, serviceAccount: 'gen' },
+    cronJobTemplate: { created: null, backoffLimit: undefined, completions: undefined, suspend: undefined, podCreated: null,
+      hostNetwork: undefined, serviceAccount: 'gen', dnsPolicy: 'ClusterFirst' },
+  }, 'the real apiserver');
+  t.deepEqual(twinShown, real, 'the twin answers as the real apiserver');
+});

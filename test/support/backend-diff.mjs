@@ -12,10 +12,11 @@ import { gunzipSync } from 'node:zlib';
 /** @typedef {(args: string[]) => Promise<{ code: number | null, stdout: string, stderr: string }>} Kubectl */
 
 /** kube-system objects of these kinds named like this are the runbook's. */
-const SYSTEM_KINDS = ['deployments', 'daemonsets', 'services', 'serviceaccounts', 'configmaps', 'secrets', 'jobs', 'cronjobs'];
+const SYSTEM_KINDS = ['deployments', 'daemonsets', 'services', 'serviceaccounts', 'configmaps', 'secrets', 'jobs', 'cronjobs', 'roles', 'rolebindings'];
 const SYSTEM_NAMES = /cilium|clustermesh|hubble|^sh\.helm\.release\.v1\.cilium\./;
 const ECHO_KINDS = ['deployments', 'services'];
 const CLUSTER_KINDS = ['ciliumloadbalancerippools.cilium.io', 'ciliuml2announcementpolicies.cilium.io'];
+const RBAC_KINDS = ['clusterroles', 'clusterrolebindings'];
 
 /** Annotations and labels that say when or in which order, not what. */
 const VOLATILE_ANNOTATIONS = /^(kubectl\.kubernetes\.io\/last-applied-configuration|deployment\.kubernetes\.io\/revision|kubectl\.kubernetes\.io\/restartedAt)$/;
@@ -29,8 +30,14 @@ const VOLATILE_LABELS = /^(createdAt|modifiedAt)$/; // Helm's release records: s
 const timeless = (v) => v.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z/g, '<time>').replace(/\d+\.\d+s\b/g, '<seconds>s')
   .replace(/\b\d+ failed requests/g, '<n> failed requests');
 
+/** Fields a server fills at random (allocated IPs and ports) or per object (uids in selectors). */
+const RANDOM = /^spec\.(clusterIPs?|ports\[[^\]]*\]\.nodePort|healthCheckNodePort)$|controller-uid/;
+
 /**
- * The fields compared of one object, flattened to "field → JSON".
+ * The fields compared of one object, flattened to "field → JSON": labels,
+ * annotations, the whole spec (as the server defaulted it), a Service's
+ * LoadBalancer IPs, cilium-config's data, a Secret's type and keys and a Helm
+ * release's values.
  * @param {any} o @returns {Record<string, string>}
  */
 function fields(o) {
@@ -38,33 +45,14 @@ function fields(o) {
   const f = {};
   for (const [k, v] of Object.entries(o.metadata?.labels ?? {})) if (!VOLATILE_LABELS.test(k)) f[`label ${k}`] = v;
   for (const [k, v] of Object.entries(o.metadata?.annotations ?? {})) if (!VOLATILE_ANNOTATIONS.test(k)) f[`annotation ${k}`] = timeless(String(v));
-  const pod = o.spec?.template?.spec;
-  switch (o.kind) {
-    case 'Deployment': case 'DaemonSet':
-      f.replicas = o.spec.replicas;
-      f.containers = (pod?.containers ?? []).map((/** @type {any} */ c) => `${c.name}=${c.image}`);
-      f.serviceAccount = pod?.serviceAccountName;
-      break;
-    case 'Service':
-      f.type = o.spec.type;
-      f.ports = (o.spec.ports ?? []).map((/** @type {any} */ p) => `${p.name ?? ''}:${p.port}/${p.protocol}->${p.targetPort}`);
-      f.loadBalancerClass = o.spec.loadBalancerClass;
-      f.loadBalancerIPs = (o.status?.loadBalancer?.ingress ?? []).map((/** @type {any} */ i) => i.ip);
-      break;
-    case 'ConfigMap':
-      if (o.metadata.name === 'cilium-config') for (const [k, v] of Object.entries(o.data ?? {})) f[`data ${k}`] = v;
-      break;
-    case 'Secret':
-      f.type = o.type;
-      f.keys = Object.keys(o.data ?? {}).sort();
-      if (o.metadata.labels?.owner === 'helm') Object.assign(f, helmFields(o));
-      break;
-    case 'Job': case 'CronJob':
-      f.schedule = o.spec.schedule;
-      f.containers = ((o.spec.jobTemplate?.spec ?? o.spec).template?.spec?.containers ?? []).map((/** @type {any} */ c) => `${c.name}=${c.image} ${(c.args ?? []).join(' ')}`);
-      break;
-    default:
-      f.spec = o.spec;
+  for (const [k, v] of flatten(o.spec ?? {}, 'spec')) if (!RANDOM.test(k)) f[k] = v;
+  for (const k of ['rules', 'roleRef', 'subjects']) if (o[k]) for (const [p, v] of flatten(o[k], k)) f[p] = v;
+  if (o.kind === 'Service') f.loadBalancerIPs = (o.status?.loadBalancer?.ingress ?? []).map((/** @type {any} */ i) => i.ip);
+  if (o.kind === 'ConfigMap' && o.metadata.name === 'cilium-config') for (const [k, v] of Object.entries(o.data ?? {})) f[`data ${k}`] = v;
+  if (o.kind === 'Secret') {
+    f.type = o.type;
+    f.keys = Object.keys(o.data ?? {}).sort();
+    if (o.metadata.labels?.owner === 'helm') Object.assign(f, helmFields(o));
   }
   return Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined).map(([k, v]) => [k, JSON.stringify(v)]));
 }
@@ -78,10 +66,19 @@ function helmFields(o) {
     ...Object.fromEntries(flatten(rel.config ?? {}).map(([k, v]) => [`helm value ${k}`, v])) };
 }
 
-/** @param {any} v @param {string} [prefix] @returns {Array<[string, unknown]>} */
+/**
+ * Leaves of `v` as [path, value]: objects by key, lists of objects by name
+ * (containers, env) or else by position, other lists whole.
+ * @param {any} v @param {string} [prefix] @returns {Array<[string, unknown]>}
+ */
 function flatten(v, prefix = '') {
+  const at = (/** @type {string} */ k) => (prefix ? `${prefix}.${k}` : k);
+  if (Array.isArray(v) && v.length && v.every((x) => x && typeof x === 'object' && !Array.isArray(x))) {
+    const named = v.every((x) => typeof x.name === 'string');
+    return v.flatMap((x, i) => flatten(x, `${prefix}[${named ? x.name : i}]`));
+  }
   if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length) {
-    return Object.entries(v).flatMap(([k, x]) => flatten(x, prefix ? `${prefix}.${k}` : k));
+    return Object.entries(v).flatMap(([k, x]) => flatten(x, at(k)));
   }
   return [[prefix, v]];
 }
@@ -103,6 +100,7 @@ export async function snapshot(k, vars) {
       ['kube-system', SYSTEM_KINDS, (n) => SYSTEM_NAMES.test(n)],
       [echoNs, ECHO_KINDS, () => true],
       ['', CLUSTER_KINDS, () => true],
+      ['', RBAC_KINDS, (n) => SYSTEM_NAMES.test(n)],
     ];
     for (const [ns, kinds, mine] of queries) {
       for (const kind of kinds) {

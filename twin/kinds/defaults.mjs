@@ -58,6 +58,10 @@ export function podSpecDefaults(spec) {
   for (const list of [spec.containers, spec.initContainers]) {
     for (const c of Array.isArray(list) ? list : []) containerDefaults(c);
   }
+  // v1 shows the account in the deprecated field too (conversion, not defaulting).
+  if (spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
+  // Plain bools with omitempty: a false one is not stored, so not shown.
+  for (const k of ['hostNetwork', 'hostPID', 'hostIPC']) if (spec[k] === false) delete spec[k];
   for (const v of Array.isArray(spec.volumes) ? spec.volumes : []) {
     if (v?.configMap) def(v.configMap, 'defaultMode', 420);
     if (v?.secret) def(v.secret, 'defaultMode', 420);
@@ -68,6 +72,8 @@ export function podSpecDefaults(spec) {
 function templateDefaults(spec) {
   if (spec?.template && typeof spec.template === 'object') {
     def(spec.template, 'metadata', {});
+    // An unset metav1.Time is serialized as null, not left out.
+    def(spec.template.metadata, 'creationTimestamp', null);
     podSpecDefaults(spec.template.spec);
   }
 }
@@ -142,6 +148,7 @@ const DEFAULTERS = {
   'batch/Job': (o) => {
     def(o, 'spec', {});
     jobSpecDefaults(o.spec);
+    def(o.spec, 'manualSelector', false);
     jobSelector(o);
   },
   'batch/CronJob': (o) => {
@@ -152,8 +159,11 @@ const DEFAULTERS = {
     def(s, 'successfulJobsHistoryLimit', 3);
     def(s, 'failedJobsHistoryLimit', 1);
     def(s, 'jobTemplate', {});
+    def(s.jobTemplate, 'metadata', {});
+    def(s.jobTemplate.metadata, 'creationTimestamp', null);
     def(s.jobTemplate, 'spec', {});
-    jobSpecDefaults(s.jobTemplate.spec);
+    // A Job's own defaults apply when the Job is made, not to the template: only its pod template's here.
+    templateDefaults(s.jobTemplate.spec);
   },
   '/Pod': (o) => {
     def(o, 'spec', {});
