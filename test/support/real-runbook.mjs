@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realCiliumDir } from './real-cilium.mjs';
+import { OTHER_VARS } from './config-fixture.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,6 +23,39 @@ export const REAL_ARTICLE_VARS = Object.freeze({
   CLUSTER_B_APP_POOL_START: '127.0.254.240', CLUSTER_B_APP_POOL_STOP: '127.0.254.249',
   ECHO_SERVICE_PORT: '8080', TIMEOUT_CILIUM: '60s', TIMEOUT_RESOURCES: '60s', TIMEOUT_MESH: '60s', TIMEOUT_ROLLOUT: '60s',
   TIMEOUT_HTTP: '2s', TIMEOUT_FAILOVER: '60s',
+});
+
+/**
+ * OTHER_VARS (test/support/config-fixture.mjs, every value differs from the
+ * article's) on the real backend: mesh IPs and app pools on loopback instead
+ * (127.0.253.x; the data plane serves loopback only), API hosts as names
+ * nothing connects to (the runbook refuses a loopback API host), echo pages
+ * the web-echo model serves for its images' tags ("hello:east" shows "East"),
+ * Hubble itself on, short timeouts. KUBECONFIG comes from realRunbookEnv.
+ */
+export const REAL_OTHER_VARS = Object.freeze({
+  CILIUM_VERSION: OTHER_VARS.CILIUM_VERSION,
+  CLUSTER_A_CONTEXT: OTHER_VARS.CLUSTER_A_CONTEXT, CLUSTER_B_CONTEXT: OTHER_VARS.CLUSTER_B_CONTEXT,
+  CLUSTER_A_NAME: OTHER_VARS.CLUSTER_A_NAME, CLUSTER_A_ID: OTHER_VARS.CLUSTER_A_ID,
+  CLUSTER_B_NAME: OTHER_VARS.CLUSTER_B_NAME, CLUSTER_B_ID: OTHER_VARS.CLUSTER_B_ID,
+  CLUSTER_A_API_HOST: 'east-api.lab.internal', CLUSTER_A_API_PORT: OTHER_VARS.CLUSTER_A_API_PORT,
+  CLUSTER_B_API_HOST: 'west-api.lab.internal', CLUSTER_B_API_PORT: OTHER_VARS.CLUSTER_B_API_PORT,
+  CLUSTER_A_POD_CIDR: OTHER_VARS.CLUSTER_A_POD_CIDR, CLUSTER_A_SERVICE_CIDR: OTHER_VARS.CLUSTER_A_SERVICE_CIDR,
+  CLUSTER_B_POD_CIDR: OTHER_VARS.CLUSTER_B_POD_CIDR, CLUSTER_B_SERVICE_CIDR: OTHER_VARS.CLUSTER_B_SERVICE_CIDR,
+  CLUSTER_A_MESH_IP: '127.0.253.20', CLUSTER_B_MESH_IP: '127.0.253.21',
+  CLUSTER_A_APP_POOL_START: '127.0.253.100', CLUSTER_A_APP_POOL_STOP: '127.0.253.109',
+  CLUSTER_B_APP_POOL_START: '127.0.253.110', CLUSTER_B_APP_POOL_STOP: '127.0.253.119',
+  CLUSTER_A_ECHO_IMAGE: OTHER_VARS.CLUSTER_A_ECHO_IMAGE, CLUSTER_A_ECHO_PAGE: 'East',
+  CLUSTER_B_ECHO_IMAGE: OTHER_VARS.CLUSTER_B_ECHO_IMAGE, CLUSTER_B_ECHO_PAGE: 'West',
+  MESH_SERVICE_TYPE: OTHER_VARS.MESH_SERVICE_TYPE,
+  // Hubble on (Relay and UI off): with HUBBLE_ENABLED=false the chart makes no
+  // cilium-ca at step 01, so step 02 has no CA to share (a runbook gap, not the backend's).
+  HUBBLE_ENABLED: 'true', HUBBLE_RELAY_ENABLED: OTHER_VARS.HUBBLE_RELAY_ENABLED,
+  HUBBLE_UI_ENABLED: OTHER_VARS.HUBBLE_UI_ENABLED, HUBBLE_METRICS: OTHER_VARS.HUBBLE_METRICS,
+  ECHO_NAMESPACE: OTHER_VARS.ECHO_NAMESPACE, ECHO_NAME: OTHER_VARS.ECHO_NAME, ECHO_REPLICAS: OTHER_VARS.ECHO_REPLICAS,
+  ECHO_SERVICE_PORT: OTHER_VARS.ECHO_SERVICE_PORT, ECHO_TARGET_PORT: OTHER_VARS.ECHO_TARGET_PORT, ECHO_AFFINITY: OTHER_VARS.ECHO_AFFINITY,
+  TIMEOUT_CILIUM: '90s', TIMEOUT_RESOURCES: '75s', TIMEOUT_MESH: '80s', TIMEOUT_ROLLOUT: '70s',
+  TIMEOUT_HTTP: '3s', TIMEOUT_FAILOVER: OTHER_VARS.TIMEOUT_FAILOVER,
 });
 
 /**
