@@ -20,6 +20,7 @@ import {
 } from './util.mjs';
 import { isCertgen, runCertgen } from './certgen.mjs';
 import { admitPod } from './pod-admission.mjs';
+import { volumesMount } from './pod-volumes.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../store/types.js').StoreEvent} StoreEvent */
@@ -94,8 +95,8 @@ class ClusterJobs {
     if (ev.resource === JOBS) this.mark(ns, o.metadata.name);
     else if (ev.resource === CRONJOBS && ev.type === 'DELETED') {
       for (const j of this.store.list(JOBS, ns)) if (controllerOf(j, 'CronJob')?.uid === o.metadata.uid) this.deleteJob(j);
-    } else if (ev.resource === '/serviceaccounts' && ev.type === 'ADDED') {
-      // Pods refused for want of this account are tried again.
+    } else if ((ev.resource === '/serviceaccounts' || ev.resource === '/secrets' || ev.resource === '/configmaps') && ev.type === 'ADDED') {
+      // Pods refused for want of this account, or whose volumes could not mount, are tried again.
       for (const j of this.store.list(JOBS, ns)) if (!finished(j)) this.mark(ns, j.metadata.name);
     } else if (ev.resource === PODS) {
       const owner = controllerOf(o, 'Job');
@@ -262,6 +263,7 @@ class ClusterJobs {
       };
       try { pod = this.store.update(PODS, pod); } catch { return; }
     }
+    if (!volumesMount(this.store, pod)) return; // see pod-volumes.mjs
     const uid = pod.metadata.uid ?? '';
     this.timers.ensure(`run|${uid}`, this.delays.podReadyMs, () => {
       const p = this.store.get(PODS, ns, pod.metadata.name);

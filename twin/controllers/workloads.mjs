@@ -16,13 +16,15 @@
 //   operator) start anyway.
 // - Pods are ready `podReadyMs` after they can start; pods scaled away are
 //   marked for deletion (not ready, not endpoints, not counted) and removed
-//   after `podTerminateMs`.
+//   after `podTerminateMs`. A pod whose Secret or ConfigMap volumes cannot
+//   mount stays ContainerCreating until they can (pod-volumes.mjs).
 import { createHash, randomBytes } from 'node:crypto';
 import {
   Debouncer, KUBE_SYSTEM, Timers, findCondition, nowIso, parseCidr, numToIp,
   podServes, randSuffix, selectorMatches, setCondition, templateHash, ciliumConfig,
 } from './util.mjs';
 import { admitPod } from './pod-admission.mjs';
+import { volumesMount } from './pod-volumes.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../store/types.js').StoreEvent} StoreEvent */
@@ -144,6 +146,11 @@ class ClusterWorkloads {
       case DEPLOY: this.mark('d', ns, o.metadata.name); break;
       case '/serviceaccounts':
         // Pods refused for want of this account are tried again.
+        if (ev.type === 'ADDED') this.markNamespace(ns);
+        break;
+      case '/secrets':
+      case '/configmaps':
+        // Pods whose volumes could not mount for want of this object start.
         if (ev.type === 'ADDED') this.markNamespace(ns);
         break;
       case DS: this.mark('s', ns, o.metadata.name); break;
@@ -427,6 +434,7 @@ class ClusterWorkloads {
     }
     const canRun = hostNetwork(pod) || cni.has(pod.spec.nodeName);
     if (!canRun && !crashing) return;
+    if (!crashing && !volumesMount(this.store, pod)) return; // see pod-volumes.mjs
     const uid = pod.metadata.uid ?? '';
     this.timers.ensure(`start|${uid}`, this.delays.podReadyMs, () => {
       const p = this.store.get(PODS, ns, name);
