@@ -4,7 +4,8 @@
 // names, ids, CIDRs, a NodePort clustermesh-apiserver, Hubble off, the echo
 // app's namespace, name, replicas, ports, affinity and images, Cilium 1.18.6),
 // its addresses on loopback. One `all.mjs` runs 01 to 09; then the real
-// kubectl reads back what the config decides, in both clusters.
+// kubectl reads back what the config decides, in both clusters, and a second
+// `all.mjs` must leave no mutating request in either apiserver's audit log.
 import { backendBinaries, startBackend } from '../../tools/real-backend/backend.mjs';
 import { realBackend } from '../support/real-backend.mjs';
 import { REAL_OTHER_VARS, realRunbookEnv } from '../support/real-runbook.mjs';
@@ -12,6 +13,7 @@ import { runScript } from '../support/e2e.mjs';
 import { realCilium } from '../support/real-cilium.mjs';
 import { scaled } from '../support/time.mjs';
 import { DRILL_ANNOTATION } from '../../scripts/lib/failover.mjs';
+import { auditMark, runbookMutations } from '../../tools/real-backend/audit.mjs';
 
 const V = REAL_OTHER_VARS;
 /** Node IPs apart from every other real test file's; CIDRs as the config has them. */
@@ -47,9 +49,11 @@ async function read(t, context, args) {
   return r.stdout;
 }
 
+/** The environment of a step on this backend. */
+const env = () => realRunbookEnv(cluster().dir, cluster().kubeconfig, { vars: V, cilium: cli?.bin });
+
 real('a config where every value differs: all.mjs from scratch passes 9 of 9 and the clusters hold what the config says', async (t) => {
-  const env = realRunbookEnv(cluster().dir, cluster().kubeconfig, { vars: V, cilium: cli?.bin });
-  const run = await runScript('all.mjs', [], { env, timeoutMs: 900_000 });
+  const run = await runScript('all.mjs', [], { env: env(), timeoutMs: 900_000 });
   t.log(`all.mjs with the ${cli ? `real cilium CLI (${cli.bin})` : 'cilium stand-in'} exited ${run.code}`);
   t.is(run.code, 0, tail(run));
   t.regex(run.output, /^9 of 9 steps passed in /m, tail(run));
@@ -102,4 +106,15 @@ real('a config where every value differs: all.mjs from scratch passes 9 of 9 and
     const res = await fetch(`http://${ep[1]}:${ep[2]}/twin/clustermesh`, { signal: AbortSignal.timeout(scaled(5000)) });
     t.is((await res.json()).clusterName, o.name, `the mesh endpoint ${ep[1]}:${ep[2]} answers as ${o.name}`);
   }
+});
+
+real('with that config a second all.mjs changes nothing: no mutating request from kubectl, cilium or Helm in either audit log', async (t) => {
+  const b = cluster();
+  const marks = { a: auditMark(b.clusters.a.auditLog), b: auditMark(b.clusters.b.auditLog) };
+  const run = await runScript('all.mjs', [], { env: env(), timeoutMs: 900_000 });
+  t.is(run.code, 0, tail(run));
+  t.regex(run.output, /^9 of 9 steps passed in /m, tail(run));
+  const writes = [...runbookMutations(b.clusters.a.auditLog, marks.a).map((m) => ({ cluster: 'a', ...m })),
+    ...runbookMutations(b.clusters.b.auditLog, marks.b).map((m) => ({ cluster: 'b', ...m }))];
+  t.deepEqual(writes, [], `the second run changed the clusters:\n${writes.map((w) => `${w.cluster} ${w.verb} ${w.uri} (${w.code}, ${w.userAgent})`).join('\n')}`);
 });
