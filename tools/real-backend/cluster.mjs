@@ -14,6 +14,7 @@ import { startControllerManager, startScheduler } from './controllers.mjs';
 import { startKwok } from './kwok.mjs';
 import { createNodes, nodeIps } from './nodes.mjs';
 import { startKubelets } from './kubelet.mjs';
+import { startVolumeGate } from './volume-gate.mjs';
 
 /**
  * The binaries a cluster runs, and the ones not built yet ("kube-scheduler v1.33.13").
@@ -65,7 +66,10 @@ export async function startCluster(o) {
   const procs = [];
   /** @type {import('./kubelet.mjs').Kubelets | undefined} */
   let kubelets;
+  /** @type {{ stop: () => Promise<void> } | undefined} */
+  let volumeGate;
   const stop = async () => {
+    await volumeGate?.stop();
     await kubelets?.stop();
     for (const p of [...procs].reverse()) await p.stop();
     if (o.removeDir) await rm(o.dir, { recursive: true, force: true });
@@ -88,6 +92,7 @@ export async function startCluster(o) {
     let nodes = [];
     if (o.nodes) {
       procs.push(startKwok({ bin: bins.kwok.path, dir: o.dir, kubeconfig, host }));
+      volumeGate = startVolumeGate({ server: api.server, pki }); // kwok starts pods whose volumes mount
       const exec = o.exec;
       kubelets = exec && await startKubelets({ server: api.server, pki, ips: nodeIps(o.nodes), model: () => exec.model() });
       nodes = await createNodes(api.server, pki, { key: o.key ?? 'a', ...o.nodes, k3sVersion: k3sVersion(bins.apiserver.version), kubeletPorts: kubelets?.ports });

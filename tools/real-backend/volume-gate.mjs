@@ -1,0 +1,180 @@
+// @ts-check
+// The kubelet's volume rule on a real-backend cluster, where kwok plays the
+// kubelets: kwok's pod-running stage (kwok-stages.yaml) starts a pod whose
+// Secret/ConfigMap volumes need something (twin/controllers/pod-volumes.mjs)
+// only once it carries MOUNTED_ANNOTATION. Once a second this gate looks at the
+// Pending pods bound to a node: when every object such a pod's volumes need
+// exists, it sets the annotation; until then the pod shows what a kubelet
+// shows (containers waiting ContainerCreating) and gets a Warning FailedMount
+// per volume, once per pod and message.
+import { randomBytes } from 'node:crypto';
+import { adminRequest } from './apiserver.mjs';
+import { failedMountMessage, volumeNeeds } from '../../twin/controllers/pod-volumes.mjs';
+
+/** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
+/** @typedef {{ server: string, pki: import('../../twin/pki.mjs').ClusterPki }} Api */
+
+/** Set on a pod whose volumes all mount; kwok-stages.yaml's pod-running stage waits for it. */
+export const MOUNTED_ANNOTATION = 'twin.runbook/volumes-mounted';
+const DEADLINE_MS = 10_000;
+
+/**
+ * The apiserver's answer to `method path`, or an error after DEADLINE_MS.
+ * @param {Api} api @param {string} method @param {string} path @param {unknown} [body]
+ * @returns {Promise<{ status: number, body: string }>}
+ */
+function call(api, method, path, body) {
+  /** @type {NodeJS.Timeout | undefined} */
+  let timer;
+  const late = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${method} ${path}: no answer in ${DEADLINE_MS / 1000} s`)), DEADLINE_MS);
+  });
+  return /** @type {Promise<{ status: number, body: string }>} */ (Promise.race([adminRequest(api.server, api.pki, method, path, body), late]))
+    .finally(() => clearTimeout(timer));
+}
+
+/** The message of a Status body, or the HTTP status. @param {{ status: number, body: string }} r */
+function why(r) {
+  try {
+    const m = JSON.parse(r.body).message;
+    if (typeof m === 'string') return `${r.status} ${m}`;
+  } catch { /* not JSON */ }
+  return `HTTP ${r.status}`;
+}
+
+const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+
+/**
+ * The status a kubelet reports while it waits for a pod's volumes.
+ * @param {KubeObject} pod @param {string | undefined} hostIp
+ */
+function waitingStatus(pod, hostIp) {
+  const now = nowIso();
+  const names = (pod.spec.containers ?? []).map((/** @type {any} */ c) => c.name).join(' ');
+  const unready = { status: 'False', lastProbeTime: null, lastTransitionTime: now, reason: 'ContainersNotReady', message: `containers with unready status: [${names}]` };
+  const scheduled = (pod.status?.conditions ?? []).find((/** @type {any} */ c) => c.type === 'PodScheduled');
+  return {
+    ...(pod.status ?? {}),
+    phase: 'Pending',
+    conditions: [
+      { type: 'PodReadyToStartContainers', status: 'False', lastProbeTime: null, lastTransitionTime: now },
+      { type: 'Initialized', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+      { type: 'Ready', ...unready },
+      { type: 'ContainersReady', ...unready },
+      scheduled ?? { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now },
+    ],
+    ...(hostIp ? { hostIP: hostIp, hostIPs: [{ ip: hostIp }] } : {}),
+    startTime: pod.status?.startTime ?? now,
+    containerStatuses: (pod.spec.containers ?? []).map((/** @type {any} */ c) => ({
+      name: c.name, image: c.image, imageID: '', ready: false, restartCount: 0, started: false,
+      state: { waiting: { reason: 'ContainerCreating' } }, lastState: {},
+    })),
+  };
+}
+
+/**
+ * Starts the gate for one cluster.
+ * @param {Api & { log?: (line: string) => void }} o log: one line per failure
+ * @returns {{ stop: () => Promise<void> }}
+ */
+export function startVolumeGate(o) {
+  const log = o.log ?? (() => {});
+  /** @type {Set<string>} "uid|message" of FailedMount events posted */
+  const posted = new Set();
+  /** @type {Map<string, string | undefined>} node name → InternalIP */
+  const nodeIps = new Map();
+  let stopped = false;
+  /** @type {Promise<void>} */
+  let running = Promise.resolve();
+
+  /** @param {string} node */
+  const hostIp = async (node) => {
+    if (!nodeIps.has(node)) {
+      const r = await call(o, 'GET', `/api/v1/nodes/${node}`);
+      if (r.status !== 200) return undefined;
+      const addrs = JSON.parse(r.body).status?.addresses ?? [];
+      nodeIps.set(node, addrs.find((/** @type {any} */ a) => a.type === 'InternalIP')?.address);
+    }
+    return nodeIps.get(node);
+  };
+
+  /** @param {KubeObject} pod @param {Map<string, boolean>} seen "kind|ns|name" → exists, for this tick */
+  const gate = async (pod, seen) => {
+    const ns = pod.metadata.namespace ?? 'default';
+    const failing = [];
+    for (const need of volumeNeeds(pod.spec)) {
+      const missing = [];
+      for (const obj of need.objects) {
+        const key = `${obj.kind}|${ns}|${obj.name}`;
+        if (!seen.has(key)) {
+          const r = await call(o, 'GET', `/api/v1/namespaces/${ns}/${obj.kind === 'secret' ? 'secrets' : 'configmaps'}/${obj.name}`);
+          if (r.status !== 200 && r.status !== 404) throw new Error(`reading ${obj.kind} ${ns}/${obj.name}: ${why(r)}`);
+          seen.set(key, r.status === 200);
+        }
+        if (!seen.get(key)) missing.push(obj);
+      }
+      if (missing.length) failing.push({ volume: need.volume, missing });
+    }
+    const path = `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`;
+    if (!failing.length) {
+      const body = { ...pod, apiVersion: 'v1', kind: 'Pod', metadata: { ...pod.metadata, annotations: { ...(pod.metadata.annotations ?? {}), [MOUNTED_ANNOTATION]: 'true' } } };
+      const r = await call(o, 'PUT', path, body);
+      if (r.status !== 200 && r.status !== 409 && r.status !== 404) throw new Error(`annotating pod ${ns}/${pod.metadata.name}: ${why(r)}`);
+      return;
+    }
+    if (!pod.status?.containerStatuses) {
+      const r = await call(o, 'PUT', `${path}/status`, { ...pod, apiVersion: 'v1', kind: 'Pod', status: waitingStatus(pod, await hostIp(pod.spec.nodeName)) });
+      if (r.status !== 200 && r.status !== 409 && r.status !== 404) throw new Error(`status of pod ${ns}/${pod.metadata.name}: ${why(r)}`);
+    }
+    for (const f of failing) {
+      const message = failedMountMessage(f.volume, f.missing);
+      const key = `${pod.metadata.uid}|${message}`;
+      if (posted.has(key)) continue;
+      const now = nowIso();
+      const node = pod.spec.nodeName;
+      const r = await call(o, 'POST', `/api/v1/namespaces/${ns}/events`, {
+        apiVersion: 'v1', kind: 'Event',
+        metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
+        involvedObject: { kind: 'Pod', namespace: ns, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1', resourceVersion: pod.metadata.resourceVersion },
+        reason: 'FailedMount', message, type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now,
+        source: { component: 'kubelet', host: node }, reportingComponent: 'kubelet', reportingInstance: node,
+      });
+      if (r.status === 201) posted.add(key);
+      else if (r.status !== 403 && r.status !== 404) throw new Error(`FailedMount event for pod ${ns}/${pod.metadata.name}: ${why(r)}`);
+    }
+  };
+
+  const tick = async () => {
+    const r = await call(o, 'GET', '/api/v1/pods?fieldSelector=status.phase%3DPending');
+    if (r.status !== 200) throw new Error(`listing Pending pods: ${why(r)}`);
+    /** @type {KubeObject[]} */
+    const pods = JSON.parse(r.body).items ?? [];
+    const uids = new Set(pods.map((p) => p.metadata.uid));
+    for (const key of posted) if (!uids.has(key.split('|')[0])) posted.delete(key);
+    const seen = new Map();
+    for (const pod of pods) {
+      if (stopped) return;
+      if (!pod.spec?.nodeName || pod.metadata.deletionTimestamp || pod.metadata.annotations?.[MOUNTED_ANNOTATION]) continue;
+      if (!volumeNeeds(pod.spec).length) continue; // kwok starts it at once
+      try {
+        await gate(pod, seen);
+      } catch (e) {
+        log(`volume gate: ${/** @type {Error} */ (e).message.split('\n')[0]}`);
+      }
+    }
+  };
+
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy || stopped) return;
+    busy = true;
+    running = tick().catch((e) => log(`volume gate: ${/** @type {Error} */ (e).message.split('\n')[0]}`)).finally(() => { busy = false; });
+  }, 1000);
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
