@@ -1,8 +1,9 @@
 // @ts-check
 // The runbook from scratch on the real backend with a config where every value
 // differs from the article's (REAL_OTHER_VARS: contexts lab-east/lab-west,
-// names, ids, CIDRs, a NodePort clustermesh-apiserver, Hubble off, the echo
-// app's namespace, name, replicas, ports, affinity and images, Cilium 1.18.6),
+// names, ids, CIDRs, a NodePort clustermesh-apiserver, Hubble Relay and UI
+// off, the echo app's namespace, name, replicas, ports, affinity and images,
+// Cilium 1.18.6),
 // its addresses on loopback. One `all.mjs` runs 01 to 09; then the real
 // kubectl reads back what the config decides, in both clusters, and a second
 // `all.mjs` must leave no mutating request in either apiserver's audit log,
