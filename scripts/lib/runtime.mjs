@@ -85,6 +85,17 @@ export const isTransient = (stderr) => TRANSIENT.some((r) => r.test(stderr));
 /** @param {string} stderr */
 export const isUnreachable = (stderr) => UNREACHABLE.some((r) => r.test(stderr));
 
+/** A server that takes connections but does not answer (stopped, hung): kubectl gave up waiting. */
+const SILENT = /TLS handshake timeout|i\/o timeout|context deadline exceeded|Client\.Timeout/i;
+/** @param {string} stderr */
+export const isSilent = (stderr) => isUnreachable(stderr) && SILENT.test(stderr);
+/**
+ * An attempt that failed this slowly already waited out kubectl's own timeouts
+ * (10 s per TLS handshake, five tries for discovery): trying again only
+ * multiplies the wait before the user hears that a server does not answer.
+ */
+const SLOW_FAILURE_MS = 10_000;
+
 /**
  * Node's abortable timer (it drops its abort listener when the time is up).
  * @param {number} ms @param {AbortSignal} [signal]
@@ -266,6 +277,7 @@ export class Runtime {
     const started = Date.now();
     try {
       for (let attempt = 0; ; attempt++) {
+        const attemptStarted = Date.now();
         const p = await this.start(cmd, { args, line });
         const stdout = p.stdout;
         const stderr = p.stderr;
@@ -286,7 +298,7 @@ export class Runtime {
           if (this.verbose && !opts.quiet && !cmd.secret && stdout.trim()) out.detail(stdout);
           return { stdout, stderr };
         }
-        const retryable = isTransient(stderr) || isUnreachable(stderr);
+        const retryable = (isTransient(stderr) || isUnreachable(stderr)) && !(isSilent(stderr) && Date.now() - attemptStarted >= SLOW_FAILURE_MS);
         if (retryable && attempt < this.retries && (cmd.read || cmd.tool === 'kubectl' || cmd.helm)) {
           if (this.verbose || cmd.helm) out.warn(`  ↻ transient error, retrying: ${firstLine(stderr)}`);
           if (cmd.helm) await dropUnfinished(this, cmd.helm, started);
@@ -310,7 +322,7 @@ export class Runtime {
     const c = this.clusterOf(cmd);
     if (c && isUnreachable(stderr)) {
       return new ToolError(
-        `cluster ${c.label} (context ${c.context}): the API server at ${c.server} is not reachable — ${telling(stderr)}`,
+        `cluster ${c.label} (context ${c.context}): the API server at ${c.server} ${isSilent(stderr) ? 'does not answer' : 'is not reachable'} — ${telling(stderr)}`,
         { line, code, stderr, stdout });
     }
     const why = stderr.trim() || stdout.trim().split('\n').slice(-3).join('\n') || `exit code ${code}`;

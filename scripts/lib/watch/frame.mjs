@@ -56,14 +56,14 @@ function workload(what, w, want) {
 
 /**
  * An error in short, with how long it lasts: without the cluster's name, which
- * the line starts with; an API server that is not reachable as "not reachable
- * for 3 s: <its URL> — <why>".
+ * the line starts with; an API server that is not reachable (or does not
+ * answer) as "not reachable (not answering) for 3 s: <its URL> — <why>".
  * @param {string} e @param {string} lasting "for 3 s"
  */
 function brief(e, lasting) {
   const text = e.replace(/^cluster [AB] \(context [^)]*\): /, '');
-  const gone = /^the API server at (\S+) is not reachable(?: — (.*))?$/.exec(text);
-  return gone ? `not reachable ${lasting}: ${gone[1]}${gone[2] ? ` — ${gone[2]}` : ''}` : `${lasting}: ${text}`;
+  const gone = /^the API server at (\S+) (is not reachable|does not answer)(?: — (.*))?$/.exec(text);
+  return gone ? `${gone[2] === 'does not answer' ? 'not answering' : 'not reachable'} ${lasting}: ${gone[1]}${gone[3] ? ` — ${gone[3]}` : ''}` : `${lasting}: ${text}`;
 }
 
 /** "12 s old". @param {number} at @param {number} now */
