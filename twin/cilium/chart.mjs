@@ -436,6 +436,13 @@ export function renderChart(ctx) {
       },
     });
   }
+  if (useAPIServer && configEnabled && kvMode === 'internal' && String(v.identityAllocationMode) === 'crd' && authMode !== 'legacy') {
+    emit('clustermesh-apiserver/users-configmap.yaml', {
+      apiVersion: 'v1', kind: 'ConfigMap',
+      metadata: { name: 'clustermesh-remote-users', namespace: ns, ...(cmAnn ? { annotations: cmAnn } : {}), labels: withCommon({ 'app.kubernetes.io/part-of': 'cilium' }) },
+      data: { 'users.yaml': `users:\n${clusters.map((cl) => `- name: remote-${cl.name}\n  role: remote\n`).join('')}` },
+    });
+  }
   if (useAPIServer) {
     const labels = { 'k8s-app': 'clustermesh-apiserver', 'app.kubernetes.io/part-of': 'cilium', 'app.kubernetes.io/name': 'clustermesh-apiserver' };
     const image = img(dig(v, 'clustermesh', 'apiserver', 'image'));
@@ -457,6 +464,31 @@ export function renderChart(ctx) {
       restartPolicy: 'Always', priorityClassName: 'system-cluster-critical', serviceAccountName: saName(v, 'clustermeshApiserver'),
       terminationGracePeriodSeconds: 30, automountServiceAccountToken: saAutomount(v, 'clustermeshApiserver'), nodeSelector: { 'kubernetes.io/os': 'linux' },
     };
+    // The volumes of chart 1.19's Deployment: a kubelet starts no container
+    // until the Secrets (certgen's or the tls-helm ones) and the users ConfigMap exist.
+    if (kvMode === 'internal') {
+      const tls = [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }, { key: 'ca.crt', path: 'ca.crt' }];
+      podSpec.volumes = [
+        { name: 'etcd-server-secrets', projected: { defaultMode: 0o400, sources: [{ secret: { name: 'clustermesh-apiserver-server-cert', items: tls } }] } },
+        { name: 'etcd-admin-client', projected: { defaultMode: 0o400, sources: [{ secret: { name: 'clustermesh-apiserver-admin-cert', items: tls } }] } },
+        ...(authMode !== 'legacy' ? [{ name: 'etcd-users-config', configMap: { name: 'clustermesh-remote-users', defaultMode: 0o400 } }] : []),
+        { name: 'etcd-data-dir', emptyDir: {} },
+      ];
+    }
+    if (kvstoremesh) {
+      (podSpec.volumes ??= []).push({
+        name: 'kvstoremesh-secrets',
+        projected: {
+          defaultMode: 0o400,
+          sources: [
+            { secret: { name: 'cilium-kvstoremesh', optional: true } },
+            { secret: { name: 'clustermesh-apiserver-remote-cert', optional: true, items: [
+              { key: 'tls.key', path: 'common-etcd-client.key' }, { key: 'tls.crt', path: 'common-etcd-client.crt' }, { key: 'ca.crt', path: 'common-etcd-client-ca.crt' },
+            ] } },
+          ],
+        },
+      });
+    }
     if (configEnabled && kvstoremesh) {
       podSpec.hostAliases = clusters.flatMap((cl) => (cl.ips ?? []).map((ip) => ({ ip, hostnames: [`${cl.name}.${dig(v, 'clustermesh', 'config', 'domain')}`] })));
     }
