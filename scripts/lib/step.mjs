@@ -292,6 +292,9 @@ export function interruptible() {
 export async function guard(main) {
   try {
     process.exitCode = await main();
+    // A failed run is over once it has said why: reads still in flight (against a
+    // server that does not answer, they wait out their deadlines) must not hold the exit.
+    if (process.exitCode !== 0) process.exit();
   } catch (err) {
     if (err instanceof InputError || err instanceof UsageError || err instanceof LockError) {
       out.error(err instanceof LockError ? `refused: ${err.message}` : err.message);
