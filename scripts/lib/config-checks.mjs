@@ -90,15 +90,20 @@ export function checkAcrossClusters({ problem, value }, clusters, nets, k3sMode)
 }
 
 /**
- * Hubble's parts depend on one another: Relay on Hubble, the UI on Relay.
+ * Hubble stays on: step 02 shares cluster A's Cilium CA, the Secret
+ * kube-system/cilium-ca, which the chart creates at install only for Hubble's
+ * TLS certificates (its other reason, the clustermesh-apiserver's, comes at
+ * step 06, after B is installed). Relay and the UI may be off; the UI reads
+ * through Relay.
  * @param {Reader} r
  * @param {boolean | null} enabled
  * @param {boolean | null} relay
  * @param {boolean | null} ui
  */
 export function checkHubble({ problem }, enabled, relay, ui) {
-  if (relay === true && enabled === false) {
-    problem('HUBBLE_RELAY_ENABLED', 'is true but HUBBLE_ENABLED is false; Hubble Relay needs Hubble, so set both true or both false');
+  if (enabled === false) {
+    problem('HUBBLE_ENABLED', 'is false, but step 02 shares cluster A\'s Cilium CA (Secret kube-system/cilium-ca), which installing Cilium ' +
+      'creates only for Hubble\'s certificates; set it true (HUBBLE_RELAY_ENABLED and HUBBLE_UI_ENABLED can be false)');
   }
   if (ui === true && relay === false) {
     problem('HUBBLE_UI_ENABLED', 'is true but HUBBLE_RELAY_ENABLED is false; the Hubble UI reads flows through Hubble Relay');

@@ -59,20 +59,12 @@ export async function sameCa(rt, from, to) {
  * @param {Config} config
  * @returns {Promise<CheckResult>}
  */
-export async function caShared(rt, { a, b, hubble }) {
+export async function caShared(rt, { a, b }) {
   const [ca, cb] = await Promise.all([ciliumCa(rt, a), ciliumCa(rt, b)]);
-  if (!ca && !hubble.enabled) {
-    // The chart renders cilium-ca for Hubble's certificates or the clustermesh-apiserver's
-    // (templates/cilium-ca-secret.yaml); without Hubble, step 01's install makes none.
-    return {
-      state: 'blocked',
-      message: `${a.context} has no Secret kube-system/cilium-ca: with HUBBLE_ENABLED=false installing Cilium makes none ` +
-        "(the chart makes it for Hubble's certificates, or for the clustermesh-apiserver's, which step 06 enables after B is installed). " +
-        `Set HUBBLE_ENABLED=true (HUBBLE_RELAY_ENABLED and HUBBLE_UI_ENABLED can stay false), run \`cilium uninstall --context ${a.context}\`, then npm run all again.`,
-    };
-  }
   if (!ca) {
-    return { state: 'blocked', message: `${a.context} has no Secret kube-system/cilium-ca yet: run step 01 (npm run 01) first; installing Cilium creates it.` };
+    // HUBBLE_ENABLED=false is refused (config-checks.mjs): installing Cilium makes the CA for Hubble's certificates.
+    return { state: 'blocked', message: `${a.context} has no Secret kube-system/cilium-ca yet: run step 01 (npm run 01) first; installing Cilium creates it ` +
+      `(if Cilium is installed there and the Secret was deleted, run \`cilium uninstall --context ${a.context}\` and step 01 again).` };
   }
   if (!cb) return { state: 'todo', detail: `${b.context} has no cilium-ca yet` };
   if (sameKeys(ca, cb)) return { state: 'done', detail: `${b.context} already trusts ${a.context}'s CA` };

@@ -78,7 +78,7 @@ const ROWS = [
   { name: 'an unknown affinity', vars: { ECHO_AFFINITY: 'nearest' }, expect: /^ECHO_AFFINITY: "nearest" must be local, remote, or empty/m },
   { name: 'service type loadbalancer (case)', vars: { MESH_SERVICE_TYPE: 'loadbalancer' }, expect: /^MESH_SERVICE_TYPE: write LoadBalancer exactly/m },
   { name: 'service type ClusterIP', vars: { MESH_SERVICE_TYPE: 'ClusterIP' }, expect: /^MESH_SERVICE_TYPE: "ClusterIP" must be LoadBalancer or NodePort/m },
-  { name: 'Hubble Relay without Hubble', vars: { HUBBLE_ENABLED: 'false' }, expect: /^HUBBLE_RELAY_ENABLED: is true but HUBBLE_ENABLED is false/m },
+  { name: 'Hubble off', vars: { HUBBLE_ENABLED: 'false' }, expect: /^HUBBLE_ENABLED: is false, but step 02 shares cluster A's Cilium CA/m },
   { name: 'a boolean that is not true/false', vars: { HUBBLE_UI_ENABLED: 'yes' }, expect: /^HUBBLE_UI_ENABLED: "yes" is not a boolean/m },
   { name: 'an empty metric in the list', vars: { HUBBLE_METRICS: 'dns,,drop' }, expect: /^HUBBLE_METRICS: .*empty entry/m },
   { name: 'an invalid namespace', vars: { ECHO_NAMESPACE: 'Echo_NS' }, expect: /^ECHO_NAMESPACE: "Echo_NS" is not a valid namespace name/m },

@@ -85,7 +85,7 @@ export const OTHER_VARS = Object.freeze({
   CLUSTER_B_ECHO_IMAGE: 'registry.example.org/team/hello:west',
   CLUSTER_B_ECHO_PAGE: 'West side',
   MESH_SERVICE_TYPE: 'NodePort',
-  HUBBLE_ENABLED: 'false',
+  HUBBLE_ENABLED: 'true', // the one value that must stay: step 02 needs the CA Hubble's certificates make
   HUBBLE_RELAY_ENABLED: 'false',
   HUBBLE_UI_ENABLED: 'false',
   HUBBLE_METRICS: 'drop,flow:sourceContext=pod',

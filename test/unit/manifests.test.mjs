@@ -78,7 +78,7 @@ test('the pod CIDR key is the list the 1.19 chart reads, never the article\'s cl
 test('the Hubble switches and metrics follow the config', (t) => {
   const v = docs(ciliumValues(other, other.a))[0];
   t.deepEqual(v.hubble, {
-    enabled: false, relay: { enabled: false }, ui: { enabled: false },
+    enabled: true, relay: { enabled: false }, ui: { enabled: false },
     metrics: { enabled: ['drop', 'flow:sourceContext=pod'] },
   });
   const none = makeConfig({ HUBBLE_METRICS: '' });
