@@ -12,24 +12,36 @@ import { writeAuditPolicy } from './audit.mjs';
 const ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
 /**
- * A request to the apiserver with the admin client certificate: status and body.
+ * A request to the apiserver with the admin client certificate: status and
+ * body, or an error when the whole answer has not come within `ms`.
  * @param {string} server https://host:port
  * @param {import('../../twin/pki.mjs').ClusterPki} pki
  * @param {string} method @param {string} path @param {unknown} [body] sent as JSON
+ * @param {number} [ms] deadline (default 10 s)
  * @returns {Promise<{ status: number, body: string }>}
  */
-export function adminRequest(server, pki, method, path, body) {
+export function adminRequest(server, pki, method, path, body, ms = 10_000) {
   return new Promise((resolve, reject) => {
     const headers = body === undefined ? {} : { 'content-type': 'application/json' };
-    const req = request(`${server}${path}`, { method, headers, ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey, timeout: 5000 }, (res) => {
+    const req = request(`${server}${path}`, { method, headers, ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body: text }); });
+      res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 5 s`)));
-    req.on('error', reject);
+    const timer = setTimeout(() => req.destroy(new Error(`${method} ${path}: no answer in ${ms / 1000} s`)), ms);
+    req.on('error', (e) => { clearTimeout(timer); reject(e); });
     req.end(body === undefined ? undefined : JSON.stringify(body));
   });
+}
+
+/** The message of a Status answer, or its HTTP status (never the body itself). @param {{ status: number, body: string }} r */
+export function statusMessage(r) {
+  try {
+    const m = JSON.parse(r.body).message;
+    if (typeof m === 'string') return `${r.status} ${m}`;
+  } catch { /* not JSON */ }
+  return `HTTP ${r.status}`;
 }
 
 /** GET `path` with the admin client certificate. @param {string} server @param {import('../../twin/pki.mjs').ClusterPki} pki @param {string} path */

@@ -8,7 +8,7 @@
 // or Failed, exit 1 with the error as message. The real Job controller then
 // completes the Job, or makes a new pod (where a kubelet, with restartPolicy
 // OnFailure, would restart the container in place).
-import { adminGet, adminRequest } from './apiserver.mjs';
+import { adminGet, adminRequest, statusMessage } from './apiserver.mjs';
 import { certgenCa, certgenSecrets, isCertgen } from '../../twin/controllers/certgen.mjs';
 
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
@@ -16,34 +16,6 @@ import { certgenCa, certgenSecrets, isCertgen } from '../../twin/controllers/cer
 
 const NS = 'kube-system';
 const PODS = `/api/v1/namespaces/${NS}/pods`;
-const DEADLINE_MS = 10_000;
-
-/**
- * `p`, or an error after DEADLINE_MS.
- * @template T @param {Promise<T>} p @param {string} what
- * @returns {Promise<T>}
- */
-function within(p, what) {
-  /** @type {NodeJS.Timeout | undefined} */
-  let timer;
-  const late = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no answer in ${DEADLINE_MS / 1000} s`)), DEADLINE_MS); });
-  return /** @type {Promise<T>} */ (Promise.race([p, late])).finally(() => clearTimeout(timer));
-}
-
-/**
- * The apiserver's answer to `method path`, within the deadline.
- * @param {RealCluster} c @param {string} method @param {string} path @param {unknown} [body]
- */
-const call = (c, method, path, body) => within(adminRequest(c.server, c.pki, method, path, body), `${method} ${path}`);
-
-/** The message of a Status body, or the HTTP status (never the body itself). @param {{ status: number, body: string }} r */
-function why(r) {
-  try {
-    const m = JSON.parse(r.body).message;
-    if (typeof m === 'string') return `${r.status} ${m}`;
-  } catch { /* not JSON */ }
-  return `HTTP ${r.status}`;
-}
 
 /**
  * The Secret `ns/name`, or undefined when there is none.
@@ -51,9 +23,9 @@ function why(r) {
  */
 async function getSecret(c, ns, name) {
   const path = `/api/v1/namespaces/${ns}/secrets/${name}`;
-  const r = await within(adminGet(c.server, c.pki, path), `GET ${path}`);
+  const r = await adminGet(c.server, c.pki, path);
   if (r.status === 404) return undefined;
-  if (r.status !== 200) throw new Error(`reading secret ${ns}/${name}: ${why(r)}`);
+  if (r.status !== 200) throw new Error(`reading secret ${ns}/${name}: ${statusMessage(r)}`);
   return JSON.parse(r.body);
 }
 
@@ -64,14 +36,14 @@ async function getSecret(c, ns, name) {
 async function createOrReplace(c, secret) {
   const ns = secret.metadata.namespace ?? NS;
   const name = secret.metadata.name;
-  const created = await call(c, 'POST', `/api/v1/namespaces/${ns}/secrets`, secret);
+  const created = await adminRequest(c.server, c.pki, 'POST', `/api/v1/namespaces/${ns}/secrets`, secret);
   if (created.status === 201) return;
-  if (created.status !== 409) throw new Error(`creating secret ${ns}/${name}: ${why(created)}`);
+  if (created.status !== 409) throw new Error(`creating secret ${ns}/${name}: ${statusMessage(created)}`);
   const live = await getSecret(c, ns, name);
   if (!live) throw new Error(`updating secret ${ns}/${name}: it went away`);
   const body = { ...secret, metadata: { ...secret.metadata, resourceVersion: live.metadata.resourceVersion } };
-  const updated = await call(c, 'PUT', `/api/v1/namespaces/${ns}/secrets/${name}`, body);
-  if (updated.status !== 200) throw new Error(`updating secret ${ns}/${name}: ${why(updated)}`);
+  const updated = await adminRequest(c.server, c.pki, 'PUT', `/api/v1/namespaces/${ns}/secrets/${name}`, body);
+  if (updated.status !== 200) throw new Error(`updating secret ${ns}/${name}: ${statusMessage(updated)}`);
 }
 
 /**
@@ -119,13 +91,13 @@ function finishedStatus(status, error) {
  * @param {RealCluster} c @param {string} name @param {string} uid @param {string} error
  */
 async function finish(c, name, uid, error) {
-  const r = await call(c, 'GET', `${PODS}/${name}`);
+  const r = await adminRequest(c.server, c.pki, 'GET', `${PODS}/${name}`);
   if (r.status === 404) return;
-  if (r.status !== 200) throw new Error(`reading pod ${name}: ${why(r)}`);
+  if (r.status !== 200) throw new Error(`reading pod ${name}: ${statusMessage(r)}`);
   const pod = JSON.parse(r.body);
   if (pod.metadata.uid !== uid || pod.status?.phase !== 'Running') return;
-  const put = await call(c, 'PUT', `${PODS}/${name}/status`, { ...pod, status: finishedStatus(pod.status, error) });
-  if (put.status !== 200) throw new Error(`writing the status of pod ${name}: ${why(put)}`);
+  const put = await adminRequest(c.server, c.pki, 'PUT', `${PODS}/${name}/status`, { ...pod, status: finishedStatus(pod.status, error) });
+  if (put.status !== 200) throw new Error(`writing the status of pod ${name}: ${statusMessage(put)}`);
 }
 
 /**
@@ -146,8 +118,8 @@ export function watchCertgen(o) {
     if (busy || stopped) return;
     busy = true;
     try {
-      const r = await call(c, 'GET', `${PODS}?fieldSelector=${encodeURIComponent('status.phase=Running')}`);
-      if (r.status !== 200) throw new Error(`listing pods: ${why(r)}`);
+      const r = await adminRequest(c.server, c.pki, 'GET', `${PODS}?fieldSelector=${encodeURIComponent('status.phase=Running')}`);
+      if (r.status !== 200) throw new Error(`listing pods: ${statusMessage(r)}`);
       /** @type {KubeObject[]} */
       const pods = (JSON.parse(r.body).items ?? []).filter((/** @type {KubeObject} */ p) => !p.metadata.deletionTimestamp
         && (p.spec.containers ?? []).some(isCertgen));

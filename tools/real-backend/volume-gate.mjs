@@ -8,7 +8,7 @@
 // shows (containers waiting ContainerCreating) and gets a Warning FailedMount
 // per volume, once per pod and message.
 import { randomBytes } from 'node:crypto';
-import { adminRequest } from './apiserver.mjs';
+import { adminRequest, statusMessage } from './apiserver.mjs';
 import { failedMountMessage, volumeNeeds } from '../../twin/controllers/pod-volumes.mjs';
 
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
@@ -16,31 +16,6 @@ import { failedMountMessage, volumeNeeds } from '../../twin/controllers/pod-volu
 
 /** Set on a pod whose volumes all mount; kwok-stages.yaml's pod-running stage waits for it. */
 export const MOUNTED_ANNOTATION = 'twin.runbook/volumes-mounted';
-const DEADLINE_MS = 10_000;
-
-/**
- * The apiserver's answer to `method path`, or an error after DEADLINE_MS.
- * @param {Api} api @param {string} method @param {string} path @param {unknown} [body]
- * @returns {Promise<{ status: number, body: string }>}
- */
-function call(api, method, path, body) {
-  /** @type {NodeJS.Timeout | undefined} */
-  let timer;
-  const late = new Promise((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${method} ${path}: no answer in ${DEADLINE_MS / 1000} s`)), DEADLINE_MS);
-  });
-  return /** @type {Promise<{ status: number, body: string }>} */ (Promise.race([adminRequest(api.server, api.pki, method, path, body), late]))
-    .finally(() => clearTimeout(timer));
-}
-
-/** The message of a Status body, or the HTTP status. @param {{ status: number, body: string }} r */
-function why(r) {
-  try {
-    const m = JSON.parse(r.body).message;
-    if (typeof m === 'string') return `${r.status} ${m}`;
-  } catch { /* not JSON */ }
-  return `HTTP ${r.status}`;
-}
 
 const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
@@ -90,7 +65,7 @@ export function startVolumeGate(o) {
   /** @param {string} node */
   const hostIp = async (node) => {
     if (!nodeIps.has(node)) {
-      const r = await call(o, 'GET', `/api/v1/nodes/${node}`);
+      const r = await adminRequest(o.server, o.pki, 'GET', `/api/v1/nodes/${node}`);
       if (r.status !== 200) return undefined;
       const addrs = JSON.parse(r.body).status?.addresses ?? [];
       nodeIps.set(node, addrs.find((/** @type {any} */ a) => a.type === 'InternalIP')?.address);
@@ -107,8 +82,8 @@ export function startVolumeGate(o) {
       for (const obj of need.objects) {
         const key = `${obj.kind}|${ns}|${obj.name}`;
         if (!seen.has(key)) {
-          const r = await call(o, 'GET', `/api/v1/namespaces/${ns}/${obj.kind === 'secret' ? 'secrets' : 'configmaps'}/${obj.name}`);
-          if (r.status !== 200 && r.status !== 404) throw new Error(`reading ${obj.kind} ${ns}/${obj.name}: ${why(r)}`);
+          const r = await adminRequest(o.server, o.pki, 'GET', `/api/v1/namespaces/${ns}/${obj.kind === 'secret' ? 'secrets' : 'configmaps'}/${obj.name}`);
+          if (r.status !== 200 && r.status !== 404) throw new Error(`reading ${obj.kind} ${ns}/${obj.name}: ${statusMessage(r)}`);
           seen.set(key, r.status === 200);
         }
         if (!seen.get(key)) missing.push(obj);
@@ -118,13 +93,13 @@ export function startVolumeGate(o) {
     const path = `/api/v1/namespaces/${ns}/pods/${pod.metadata.name}`;
     if (!failing.length) {
       const body = { ...pod, apiVersion: 'v1', kind: 'Pod', metadata: { ...pod.metadata, annotations: { ...(pod.metadata.annotations ?? {}), [MOUNTED_ANNOTATION]: 'true' } } };
-      const r = await call(o, 'PUT', path, body);
-      if (r.status !== 200 && r.status !== 409 && r.status !== 404) throw new Error(`annotating pod ${ns}/${pod.metadata.name}: ${why(r)}`);
+      const r = await adminRequest(o.server, o.pki, 'PUT', path, body);
+      if (r.status !== 200 && r.status !== 409 && r.status !== 404) throw new Error(`annotating pod ${ns}/${pod.metadata.name}: ${statusMessage(r)}`);
       return;
     }
     if (!pod.status?.containerStatuses) {
-      const r = await call(o, 'PUT', `${path}/status`, { ...pod, apiVersion: 'v1', kind: 'Pod', status: waitingStatus(pod, await hostIp(pod.spec.nodeName)) });
-      if (r.status !== 200 && r.status !== 409 && r.status !== 404) throw new Error(`status of pod ${ns}/${pod.metadata.name}: ${why(r)}`);
+      const r = await adminRequest(o.server, o.pki, 'PUT', `${path}/status`, { ...pod, apiVersion: 'v1', kind: 'Pod', status: waitingStatus(pod, await hostIp(pod.spec.nodeName)) });
+      if (r.status !== 200 && r.status !== 409 && r.status !== 404) throw new Error(`status of pod ${ns}/${pod.metadata.name}: ${statusMessage(r)}`);
     }
     for (const f of failing) {
       const message = failedMountMessage(f.volume, f.missing);
@@ -132,7 +107,7 @@ export function startVolumeGate(o) {
       if (posted.has(key)) continue;
       const now = nowIso();
       const node = pod.spec.nodeName;
-      const r = await call(o, 'POST', `/api/v1/namespaces/${ns}/events`, {
+      const r = await adminRequest(o.server, o.pki, 'POST', `/api/v1/namespaces/${ns}/events`, {
         apiVersion: 'v1', kind: 'Event',
         metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
         involvedObject: { kind: 'Pod', namespace: ns, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1', resourceVersion: pod.metadata.resourceVersion },
@@ -140,13 +115,13 @@ export function startVolumeGate(o) {
         source: { component: 'kubelet', host: node }, reportingComponent: 'kubelet', reportingInstance: node,
       });
       if (r.status === 201) posted.add(key);
-      else if (r.status !== 403 && r.status !== 404) throw new Error(`FailedMount event for pod ${ns}/${pod.metadata.name}: ${why(r)}`);
+      else if (r.status !== 403 && r.status !== 404) throw new Error(`FailedMount event for pod ${ns}/${pod.metadata.name}: ${statusMessage(r)}`);
     }
   };
 
   const tick = async () => {
-    const r = await call(o, 'GET', '/api/v1/pods?fieldSelector=status.phase%3DPending');
-    if (r.status !== 200) throw new Error(`listing Pending pods: ${why(r)}`);
+    const r = await adminRequest(o.server, o.pki, 'GET', '/api/v1/pods?fieldSelector=status.phase%3DPending');
+    if (r.status !== 200) throw new Error(`listing Pending pods: ${statusMessage(r)}`);
     /** @type {KubeObject[]} */
     const pods = JSON.parse(r.body).items ?? [];
     const uids = new Set(pods.map((p) => p.metadata.uid));
