@@ -34,7 +34,8 @@ function leftovers(h, k) {
     echoNamespace: names('/namespaces').filter((n) => n === `/${h.vars.ECHO_NAMESPACE ?? 'echo'}`),
     pools: names('cilium.io/ciliumloadbalancerippools'),
     policies: names('cilium.io/ciliuml2announcementpolicies'),
-    clustermesh: storeNames(h, k).filter((o) => /clustermesh|kvstoremesh/.test(o.name)).map((o) => `${o.resource} ${o.namespace}/${o.name}`),
+    // Events stay behind as on a real cluster (kept an hour): the cluster's record, not the runbook's objects.
+    clustermesh: storeNames(h, k).filter((o) => o.resource !== '/events' && /clustermesh|kvstoremesh/.test(o.name)).map((o) => `${o.resource} ${o.namespace}/${o.name}`),
     helmRelease: store.list('/secrets', 'kube-system').filter((s) => s.metadata.labels?.owner === 'helm').map((s) => s.metadata.name),
     ciliumWorkloads: [...names('apps/daemonsets'), ...names('apps/deployments')].filter((n) => /^kube-system\/(cilium|hubble|clustermesh)/.test(n)),
     ciliumCa: names('/secrets').filter((n) => n === 'kube-system/cilium-ca' && k === 'b'),
