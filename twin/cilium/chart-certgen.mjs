@@ -7,7 +7,7 @@
 // hashes the template text, the twin the spec's JSON: the suffix differs.
 // The twin's Job controller runs the Job and does certgen's work (twin/controllers/certgen.mjs).
 import { createHash } from 'node:crypto';
-import { dig, isTable } from './values.mjs';
+import { dig, table, truthy } from './values.mjs';
 import { saAutomount, saCreate, saName, serviceAccount } from './chart-rbac.mjs';
 
 /** @typedef {import('./values.mjs').Values} Values */
@@ -16,12 +16,6 @@ import { saAutomount, saCreate, saName, serviceAccount } from './chart-rbac.mjs'
 const NAME = 'clustermesh-apiserver-generate-certs';
 const DIR = 'clustermesh-apiserver/tls-cronjob';
 const IMAGE = 'quay.io/cilium/certgen:v0.4.5';
-
-/** @param {any} v */
-const truthy = (v) => !(v === undefined || v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0) || (isTable(v) && Object.keys(v).length === 0));
-
-/** @param {any} t @returns {Record<string, any>} */
-const table = (t) => (isTable(t) ? t : {});
 
 /**
  * The certgen Job spec (_job-spec.tpl).

@@ -10,7 +10,7 @@
 // components use; the conditional rules for BGP, L2, ingress/gateway secrets are
 // left out). Not rendered: the Roles in the cilium-secrets namespace (the twin
 // renders no such Namespace), preflight/nodeinit/hubble-certgen accounts.
-import { dig, isTable } from './values.mjs';
+import { dig, table, truthy } from './values.mjs';
 
 /** @typedef {import('./values.mjs').Values} Values */
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
@@ -27,12 +27,6 @@ const SA_DEFAULTS = /** @type {const} */ ({
 });
 
 /** @typedef {keyof typeof SA_DEFAULTS} SaKey */
-
-/** @param {any} v */
-const truthy = (v) => !(v === undefined || v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0) || (isTable(v) && Object.keys(v).length === 0));
-
-/** @param {any} t @returns {Record<string, any>} */
-const table = (t) => (isTable(t) ? t : {});
 
 /** @param {Values} v @param {SaKey} key */
 const saValues = (v, key) => table(dig(v, 'serviceAccounts', key));

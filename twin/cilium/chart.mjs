@@ -9,7 +9,7 @@
 //
 // Twin extension: a workload that could not work in a real cluster is annotated
 // `twin.runbook/broken: <reason>` so the twin's controllers never make it ready.
-import { dig, isTable } from './values.mjs';
+import { dig, isTable, truthy } from './values.mjs';
 import { renderCertgen } from './chart-certgen.mjs';
 import { renderRbac, saAutomount, saName } from './chart-rbac.mjs';
 
@@ -34,9 +34,6 @@ const fail = (file, line, col, msg) => new ChartError(`execution error at (ciliu
  * @property {{ cert: string, key: string }} ca the CA the chart uses (from tls.ca.*, the existing Secret, or new)
  * @property {Record<string, Record<string, string>>} [helmCerts] data of helm-method clustermesh cert Secrets, by name
  */
-
-/** Go template truthiness. @param {any} v */
-const truthy = (v) => !(v === undefined || v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0) || (isTable(v) && Object.keys(v).length === 0));
 
 /** @param {string} s */
 const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');

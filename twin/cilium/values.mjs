@@ -13,6 +13,12 @@ import { parseInto, parseIntoFile } from './strvals.mjs';
 /** @param {any} v @returns {v is Values} */
 export const isTable = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
 
+/** Go template truthiness (the chart's `if`). @param {any} v */
+export const truthy = (v) => !(v === undefined || v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0) || (isTable(v) && Object.keys(v).length === 0));
+
+/** A value as a table: itself when it is one, else empty. @param {any} t @returns {Record<string, any>} */
+export const table = (t) => (isTable(t) ? t : {});
+
 /** @template T @param {T} v @returns {T} */
 export const clone = (v) => structuredClone(v);
 
