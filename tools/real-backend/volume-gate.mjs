@@ -7,17 +7,17 @@
 // exists, it sets the annotation; until then the pod shows what a kubelet
 // shows (containers waiting ContainerCreating) and gets a Warning FailedMount
 // per volume, once per pod and message.
-import { randomBytes } from 'node:crypto';
 import { adminRequest, statusMessage } from './apiserver.mjs';
+import { everySecond } from './poll.mjs';
 import { failedMountMessage, volumeNeeds } from '../../twin/controllers/pod-volumes.mjs';
+import { warningEvent } from '../../twin/controllers/events.mjs';
+import { nowIso } from '../../twin/controllers/util.mjs';
 
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
 /** @typedef {{ server: string, pki: import('../../twin/pki.mjs').ClusterPki }} Api */
 
 /** Set on a pod whose volumes all mount; kwok-stages.yaml's pod-running stage waits for it. */
 export const MOUNTED_ANNOTATION = 'twin.runbook/volumes-mounted';
-
-const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 /**
  * The status a kubelet reports while it waits for a pod's volumes.
@@ -58,9 +58,6 @@ export function startVolumeGate(o) {
   const posted = new Set();
   /** @type {Map<string, string | undefined>} node name → InternalIP */
   const nodeIps = new Map();
-  let stopped = false;
-  /** @type {Promise<void>} */
-  let running = Promise.resolve();
 
   /** @param {string} node */
   const hostIp = async (node) => {
@@ -105,21 +102,14 @@ export function startVolumeGate(o) {
       const message = failedMountMessage(f.volume, f.missing);
       const key = `${pod.metadata.uid}|${message}`;
       if (posted.has(key)) continue;
-      const now = nowIso();
-      const node = pod.spec.nodeName;
-      const r = await adminRequest(o.server, o.pki, 'POST', `/api/v1/namespaces/${ns}/events`, {
-        apiVersion: 'v1', kind: 'Event',
-        metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
-        involvedObject: { kind: 'Pod', namespace: ns, name: pod.metadata.name, uid: pod.metadata.uid, apiVersion: 'v1', resourceVersion: pod.metadata.resourceVersion },
-        reason: 'FailedMount', message, type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now,
-        source: { component: 'kubelet', host: node }, reportingComponent: 'kubelet', reportingInstance: node,
-      });
+      const r = await adminRequest(o.server, o.pki, 'POST', `/api/v1/namespaces/${ns}/events`,
+        warningEvent({ ...pod, apiVersion: 'v1', kind: 'Pod' }, 'FailedMount', message, { component: 'kubelet', host: pod.spec.nodeName }));
       if (r.status === 201) posted.add(key);
       else if (r.status !== 403 && r.status !== 404) throw new Error(`FailedMount event for pod ${ns}/${pod.metadata.name}: ${statusMessage(r)}`);
     }
   };
 
-  const tick = async () => {
+  return everySecond(async (stopped) => {
     const r = await adminRequest(o.server, o.pki, 'GET', '/api/v1/pods?fieldSelector=status.phase%3DPending');
     if (r.status !== 200) throw new Error(`listing Pending pods: ${statusMessage(r)}`);
     /** @type {KubeObject[]} */
@@ -128,7 +118,7 @@ export function startVolumeGate(o) {
     for (const key of posted) if (!uids.has(key.split('|')[0])) posted.delete(key);
     const seen = new Map();
     for (const pod of pods) {
-      if (stopped) return;
+      if (stopped()) return;
       if (!pod.spec?.nodeName || pod.metadata.deletionTimestamp || pod.metadata.annotations?.[MOUNTED_ANNOTATION]) continue;
       if (!volumeNeeds(pod.spec).length) continue; // kwok starts it at once
       try {
@@ -137,19 +127,5 @@ export function startVolumeGate(o) {
         log(`volume gate: ${/** @type {Error} */ (e).message.split('\n')[0]}`);
       }
     }
-  };
-
-  let busy = false;
-  const timer = setInterval(() => {
-    if (busy || stopped) return;
-    busy = true;
-    running = tick().catch((e) => log(`volume gate: ${/** @type {Error} */ (e).message.split('\n')[0]}`)).finally(() => { busy = false; });
-  }, 1000);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  }, log, 'volume gate');
 }

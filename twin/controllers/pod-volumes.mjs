@@ -9,8 +9,7 @@
 // (a projected volume with several missing sources lists them all, as
 // `[a, b]`). The ConfigMap kube-root-ca.crt of the service-account token
 // volume is not checked: the twin does not publish it into namespaces.
-import { randomBytes } from 'node:crypto';
-import { nowIso } from './util.mjs';
+import { recordWarning } from './events.mjs';
 
 /** @typedef {import('../store/types.js').KubeObject} KubeObject */
 /** @typedef {import('../store/store.mjs').Store} Store */
@@ -75,23 +74,9 @@ export function unmountable(store, pod) {
  */
 export function volumesMount(store, pod) {
   const failing = unmountable(store, pod);
-  const ns = pod.metadata.namespace ?? 'default';
   for (const f of failing) {
-    const message = failedMountMessage(f.volume, f.objects);
-    if (store.list('/events', ns).some((e) => e.involvedObject?.uid === pod.metadata.uid && e.reason === 'FailedMount' && e.message === message)) continue;
-    const now = nowIso();
-    try {
-      store.create('/events', {
-        apiVersion: 'v1', kind: 'Event',
-        metadata: { name: `${pod.metadata.name}.${randomBytes(8).toString('hex')}`, namespace: ns },
-        involvedObject: {
-          kind: 'Pod', namespace: ns, name: pod.metadata.name, uid: pod.metadata.uid,
-          apiVersion: 'v1', resourceVersion: pod.metadata.resourceVersion,
-        },
-        reason: 'FailedMount', message, type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now,
-        source: { component: 'kubelet', host: pod.spec?.nodeName }, reportingComponent: 'kubelet', reportingInstance: pod.spec?.nodeName ?? '',
-      });
-    } catch { /* the namespace is going away */ }
+    recordWarning(store, { ...pod, apiVersion: 'v1', kind: 'Pod' }, 'FailedMount', failedMountMessage(f.volume, f.objects),
+      { component: 'kubelet', host: pod.spec?.nodeName }, { once: true });
   }
   return failing.length === 0;
 }
