@@ -17,13 +17,17 @@ const ISSUER = 'https://kubernetes.default.svc.cluster.local';
  * @param {string} server https://host:port
  * @param {import('../../twin/pki.mjs').ClusterPki} pki
  * @param {string} method @param {string} path @param {unknown} [body] sent as JSON
- * @param {number} [ms] deadline (default 10 s)
+ * @param {{ ms?: number, agent?: import('node:https').Agent, userAgent?: string }} [o] ms: deadline (default 10 s);
+ *   agent: e.g. one that keeps connections alive
  * @returns {Promise<{ status: number, body: string }>}
  */
-export function adminRequest(server, pki, method, path, body, ms = 10_000) {
+export function adminRequest(server, pki, method, path, body, o = {}) {
+  const ms = o.ms ?? 10_000;
   return new Promise((resolve, reject) => {
+    /** @type {Record<string, string>} */
     const headers = body === undefined ? {} : { 'content-type': 'application/json' };
-    const req = request(`${server}${path}`, { method, headers, ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey }, (res) => {
+    if (o.userAgent) headers['user-agent'] = o.userAgent;
+    const req = request(`${server}${path}`, { method, headers, agent: o.agent, ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey }, (res) => {
       let text = '';
       res.setEncoding('utf8').on('data', (d) => { text += d; });
       res.on('end', () => { clearTimeout(timer); resolve({ status: res.statusCode ?? 0, body: text }); });

@@ -9,6 +9,7 @@
 // completes the Job, or makes a new pod (where a kubelet, with restartPolicy
 // OnFailure, would restart the container in place).
 import { adminGet, adminRequest, statusMessage } from './apiserver.mjs';
+import { everySecond } from './poll.mjs';
 import { certgenCa, certgenSecrets, isCertgen } from '../../twin/controllers/certgen.mjs';
 
 /** @typedef {import('../../twin/store/types.js').KubeObject} KubeObject */
@@ -112,54 +113,36 @@ export function watchCertgen(o) {
   const handled = new Set();
   /** @type {Map<string, { name: string, error: string }>} uid -> outcome whose status is not written yet */
   const unreported = new Map();
-  let stopped = false;
-  let busy = false;
-  const tick = async () => {
-    if (busy || stopped) return;
-    busy = true;
-    try {
-      const r = await adminRequest(c.server, c.pki, 'GET', `${PODS}?fieldSelector=${encodeURIComponent('status.phase=Running')}`);
-      if (r.status !== 200) throw new Error(`listing pods: ${statusMessage(r)}`);
-      /** @type {KubeObject[]} */
-      const pods = (JSON.parse(r.body).items ?? []).filter((/** @type {KubeObject} */ p) => !p.metadata.deletionTimestamp
-        && (p.spec.containers ?? []).some(isCertgen));
-      const running = new Set(pods.map((p) => p.metadata.uid));
-      for (const uid of unreported.keys()) if (!running.has(uid)) unreported.delete(uid);
-      for (const pod of pods) {
-        if (stopped) return;
-        const uid = String(pod.metadata.uid);
-        const name = pod.metadata.name;
-        if (!handled.has(uid)) {
-          handled.add(uid);
-          let error = '';
-          /** @type {string[]} */
-          let written = [];
-          try {
-            written = await runOnApiserver(c, pod);
-          } catch (e) {
-            error = /** @type {Error} */ (e).message.split('\n')[0];
-          }
-          unreported.set(uid, { name, error });
-          log(error ? `certgen pod ${NS}/${name}: failed: ${error}` : `certgen pod ${NS}/${name}: wrote secrets ${written.join(', ') || '(none)'}`);
+  return everySecond(async (stopped) => {
+    const r = await adminRequest(c.server, c.pki, 'GET', `${PODS}?fieldSelector=${encodeURIComponent('status.phase=Running')}`);
+    if (r.status !== 200) throw new Error(`listing pods: ${statusMessage(r)}`);
+    /** @type {KubeObject[]} */
+    const pods = (JSON.parse(r.body).items ?? []).filter((/** @type {KubeObject} */ p) => !p.metadata.deletionTimestamp
+      && (p.spec.containers ?? []).some(isCertgen));
+    const running = new Set(pods.map((p) => p.metadata.uid));
+    for (const uid of unreported.keys()) if (!running.has(uid)) unreported.delete(uid);
+    for (const pod of pods) {
+      if (stopped()) return;
+      const uid = String(pod.metadata.uid);
+      const name = pod.metadata.name;
+      if (!handled.has(uid)) {
+        handled.add(uid);
+        let error = '';
+        /** @type {string[]} */
+        let written = [];
+        try {
+          written = await runOnApiserver(c, pod);
+        } catch (e) {
+          error = /** @type {Error} */ (e).message.split('\n')[0];
         }
-        const outcome = unreported.get(uid);
-        if (outcome) {
-          await finish(c, outcome.name, uid, outcome.error); // throws to retry on the next tick
-          unreported.delete(uid);
-        }
+        unreported.set(uid, { name, error });
+        log(error ? `certgen pod ${NS}/${name}: failed: ${error}` : `certgen pod ${NS}/${name}: wrote secrets ${written.join(', ') || '(none)'}`);
       }
-    } catch (e) {
-      log(`certgen: ${/** @type {Error} */ (e).message.split('\n')[0]}`);
-    } finally {
-      busy = false;
+      const outcome = unreported.get(uid);
+      if (outcome) {
+        await finish(c, outcome.name, uid, outcome.error); // throws to retry on the next tick
+        unreported.delete(uid);
+      }
     }
-  };
-  const timer = setInterval(tick, 1000);
-  return {
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      while (busy) await new Promise((res) => setTimeout(res, 50));
-    },
-  };
+  }, log, 'certgen');
 }

@@ -6,7 +6,8 @@
 // (uid, resourceVersion, generation), and a store event is emitted only for
 // what changed. Only reads: nothing is written back. While an apiserver does
 // not answer, its store keeps the last state it had (as agents keep theirs).
-import { Agent, request } from 'node:https';
+import { Agent } from 'node:https';
+import { adminRequest } from './apiserver.mjs';
 import { Store } from '../../twin/store/store.mjs';
 
 /** What is mirrored: the twin store's resource name and the real API's list path. */
@@ -33,31 +34,16 @@ export const MIRRORED = /** @type {const} */ ([
  */
 
 /**
- * GET `path` on `server` with the admin certificate over a kept-alive agent:
- * the parsed body, or undefined for 404 (a CRD not registered yet).
+ * GET `path` over a kept-alive agent: the parsed body, or undefined for 404 (a
+ * CRD not registered yet).
  * @param {MirroredCluster} c @param {Agent} agent @param {string} path
  * @returns {Promise<any>}
  */
-function list(c, agent, path) {
-  return new Promise((resolve, reject) => {
-    const req = request(`${c.server}${path}`, {
-      agent, ca: c.pki.caCert, cert: c.pki.clientCert, key: c.pki.clientKey, timeout: 5000,
-      headers: { accept: 'application/json', 'user-agent': 'real-backend/mirror' },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8').on('data', (d) => { text += d; });
-      res.on('end', () => {
-        if (res.statusCode === 404) resolve(undefined);
-        else if (res.statusCode !== 200) reject(new Error(`GET ${path}: HTTP ${res.statusCode}`));
-        else {
-          try { resolve(JSON.parse(text)); } catch (e) { reject(e); }
-        }
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer in 5 s`)));
-    req.on('error', reject);
-    req.end();
-  });
+async function list(c, agent, path) {
+  const r = await adminRequest(c.server, c.pki, 'GET', path, undefined, { agent, userAgent: 'real-backend/mirror', ms: 5000 });
+  if (r.status === 404) return undefined;
+  if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
+  return JSON.parse(r.body);
 }
 
 /**

@@ -6,6 +6,7 @@
 // goes, the operator is stopped. Polls the apiserver once a second.
 import { adminGet } from './apiserver.mjs';
 import { startOperator } from './operator.mjs';
+import { everySecond } from './poll.mjs';
 
 const DEPLOYMENT = '/apis/apps/v1/namespaces/kube-system/deployments/cilium-operator';
 const CONFIG = '/api/v1/namespaces/kube-system/configmaps/cilium-config';
@@ -19,35 +20,23 @@ export function watchOperator(o) {
   const log = o.log ?? (() => {});
   /** @type {import('./procs.mjs').Proc | undefined} */
   let proc;
-  let stopped = false;
-  let busy = false;
-  const tick = async () => {
-    if (busy || stopped) return;
-    busy = true;
-    try {
-      const deployment = await adminGet(o.cluster.server, o.cluster.pki, DEPLOYMENT);
-      if (deployment.status === 200 && !proc?.alive()) {
-        const cm = await adminGet(o.cluster.server, o.cluster.pki, CONFIG);
-        if (cm.status !== 200) return; // the chart's ConfigMap comes in the same install: next tick
-        const config = JSON.parse(cm.body).data ?? {};
-        proc = await startOperator({ bin: o.bin, dir: o.cluster.dir, kubeconfig: o.cluster.kubeconfig, host: o.host, config, readyMs: o.readyMs });
-        log(`cilium-operator-generic started for the Deployment (pid ${proc.pid}, cluster ${config['cluster-name'] ?? '?'})`);
-      } else if (deployment.status === 404 && proc?.alive()) {
-        await proc.stop();
-        log('cilium-operator-generic stopped: its Deployment is gone');
-      }
-    } catch (e) {
-      log(`cilium-operator-generic: ${/** @type {Error} */ (e).message.split('\n')[0]}`);
-    } finally {
-      busy = false;
+  const loop = everySecond(async () => {
+    const deployment = await adminGet(o.cluster.server, o.cluster.pki, DEPLOYMENT);
+    if (deployment.status === 200 && !proc?.alive()) {
+      const cm = await adminGet(o.cluster.server, o.cluster.pki, CONFIG);
+      if (cm.status !== 200) return; // the chart's ConfigMap comes in the same install: next tick
+      const config = JSON.parse(cm.body).data ?? {};
+      proc = await startOperator({ bin: o.bin, dir: o.cluster.dir, kubeconfig: o.cluster.kubeconfig, host: o.host, config, readyMs: o.readyMs });
+      log(`cilium-operator-generic started for the Deployment (pid ${proc.pid}, cluster ${config['cluster-name'] ?? '?'})`);
+    } else if (deployment.status === 404 && proc?.alive()) {
+      await proc.stop();
+      log('cilium-operator-generic stopped: its Deployment is gone');
     }
-  };
-  const timer = setInterval(tick, 1000);
+  }, log, 'cilium-operator-generic');
   return {
     running: () => (proc?.alive() ? proc : undefined),
     async stop() {
-      stopped = true;
-      clearInterval(timer);
+      await loop.stop();
       await proc?.stop();
     },
   };
