@@ -10,17 +10,16 @@
 // and the twin, run with the same config, must end where the real backend does.
 import { backendBinaries, startBackend } from '../../tools/real-backend/backend.mjs';
 import { realBackend } from '../support/real-backend.mjs';
-import { REAL_OTHER_VARS, realRunbookEnv } from '../support/real-runbook.mjs';
+import { REAL_OTHER_VARS, realRunbookEnv, auditMarks, runbookWritesSince } from '../support/real-runbook.mjs';
 import { e2eTwin, runScript } from '../support/e2e.mjs';
 import { setEnvVars } from '../support/e2e-checks.mjs';
-import { snapshot, differences, differenceTable } from '../support/backend-diff.mjs';
-import { KNOWN_DIFFERENCES } from '../support/backend-known.mjs';
+import { snapshot, differenceTable } from '../support/backend-diff.mjs';
+import { unknownDifferences } from '../support/backend-known.mjs';
 import { kubectl } from '../support/kubectl.mjs';
 import { join } from 'node:path';
 import { realCilium } from '../support/real-cilium.mjs';
 import { scaled } from '../support/time.mjs';
 import { DRILL_ANNOTATION } from '../../scripts/lib/failover.mjs';
-import { auditMark, runbookMutations } from '../../tools/real-backend/audit.mjs';
 
 const V = REAL_OTHER_VARS;
 /** Node IPs apart from every other real test file's; CIDRs as the config has them. */
@@ -117,35 +116,16 @@ real('a config where every value differs: all.mjs from scratch passes 9 of 9 and
 
 real('with that config a second all.mjs changes nothing: no mutating request from kubectl, cilium or Helm in either audit log', async (t) => {
   const b = cluster();
-  const marks = { a: auditMark(b.clusters.a.auditLog), b: auditMark(b.clusters.b.auditLog) };
+  const marks = auditMarks(b);
   const run = await runScript('all.mjs', [], { env: env(), timeoutMs: 900_000 });
   t.is(run.code, 0, tail(run));
   t.regex(run.output, /^9 of 9 steps passed in /m, tail(run));
-  const writes = [...runbookMutations(b.clusters.a.auditLog, marks.a).map((m) => ({ cluster: 'a', ...m })),
-    ...runbookMutations(b.clusters.b.auditLog, marks.b).map((m) => ({ cluster: 'b', ...m }))];
-  t.deepEqual(writes, [], `the second run changed the clusters:\n${writes.map((w) => `${w.cluster} ${w.verb} ${w.uri} (${w.code}, ${w.userAgent})`).join('\n')}`);
+  const writes = runbookWritesSince(b, marks);
+  t.deepEqual(writes, [], `the second run changed the clusters:\n${writes.join('\n')}`);
 });
 
-/**
- * The node IPs of both clusters as settings (NODE_IP_<node name>), so that the
- * snapshots of two backends whose nodes sit at other addresses compare equal
- * (the NodePort mesh names a node IP of the other cluster).
- * @param {import('../support/backend-diff.mjs').Kubectl} kc @param {string[]} contexts
- */
-async function nodeIpVars(kc, contexts) {
-  /** @type {Record<string, string>} */
-  const out = {};
-  for (const context of contexts) {
-    const r = await kc(['--context', context, 'get', 'nodes', '-o',
-      'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}']);
-    for (const [name, ip] of r.stdout.trim().split('\n').map((l) => l.split(' '))) if (name && ip) out[`NODE_IP_${name}`] = ip;
-  }
-  return out;
-}
-
 real('the twin ends where the real backend does with that config: the difference table lists only the known differences', async (t) => {
-  const contexts = [V.CLUSTER_A_CONTEXT, V.CLUSTER_B_CONTEXT];
-  const realEnd = await snapshot(k, { ...V, ...(await nodeIpVars(k, contexts)) });
+  const realEnd = await snapshot(k, V);
   // The same settings on a twin; its addresses in its own 127.N net, at the same offsets.
   const addresses = /_(MESH_IP|APP_POOL_START|APP_POOL_STOP)$/;
   const h = await e2eTwin(t, {
@@ -157,11 +137,9 @@ real('the twin ends where the real backend does with that config: the difference
   const run = await h.run('all.mjs', [], { timeoutMs: 300_000 });
   t.is(run.code, 0, run.output);
   const tk = /** @type {import('../support/backend-diff.mjs').Kubectl} */ ((args) => kubectl(args, { kubeconfig: h.vars.KUBECONFIG, cacheDir: join(h.twin.dir, 'kube-cache') }));
-  const twinEnd = await snapshot(tk, { ...h.vars, ...(await nodeIpVars(tk, contexts)) });
+  const twinEnd = await snapshot(tk, h.vars);
   t.log(`${realEnd.size} objects compared`);
   t.true([...realEnd.keys()].some((id) => id === `B Deployment ${V.ECHO_NAMESPACE}/${V.ECHO_NAME}`), [...realEnd.keys()].join('\n'));
-  const rows = differences(twinEnd, realEnd);
-  console.log(`test:real: what differs between the twin's and the real backend's end state (other config):\n${differenceTable(rows)}`);
-  const unknown = rows.filter((r) => !KNOWN_DIFFERENCES.some((d) => d.match(r)));
+  const unknown = unknownDifferences(twinEnd, realEnd, ' (other config)');
   t.deepEqual(unknown, [], `differences not listed in test/support/backend-known.mjs:\n${differenceTable(unknown)}`);
 });

@@ -7,40 +7,14 @@
 import { clusterBinaries, startCluster } from '../../tools/real-backend/cluster.mjs';
 import { realBackend } from '../support/real-backend.mjs';
 import { scaled, scaledSeconds } from '../support/time.mjs';
+import { volumes, deployment } from '../support/volume-fixtures.mjs';
 
 const NODES = { count: 1, ipBase: '127.0.100.1' };
 const { missing } = clusterBinaries({ nodes: NODES });
 const { real, k, until } = realBackend(missing, (dir) => startCluster({ dir, key: 'a', nodes: NODES, readyMs: scaled(120_000), removeDir: true }));
 
-/** Volumes: a Secret, a ConfigMap (through a projected volume) and the service-account CA, optional or not. @param {boolean} optional */
-const volumes = (optional) => [
-  { name: 'tls', secret: { secretName: 'web-tls', ...(optional ? { optional: true } : {}) } },
-  {
-    name: 'conf',
-    projected: {
-      sources: [
-        { configMap: { name: 'web-conf', ...(optional ? { optional: true } : {}) } },
-        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-      ],
-    },
-  },
-];
-
-/** @param {string} name @param {any[]} vols */
-const deployment = (name, vols) => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        volumes: vols,
-        containers: [{ name: 'web', image: 'registry.k8s.io/pause:3.10', volumeMounts: vols.map((v) => ({ name: v.name, mountPath: `/etc/${v.name}` })) }],
-      },
-    },
-  },
-});
+/** The pod of these tests. */
+const POD = { image: 'registry.k8s.io/pause:3.10' };
 
 /** @param {string[]} args @returns {Promise<any>} */
 async function getJson(args) {
@@ -54,7 +28,7 @@ const failedMounts = async (name) => (await getJson(['events'])).items
   .filter((/** @type {any} */ e) => e.involvedObject?.name === name && e.reason === 'FailedMount');
 
 real('a Deployment whose Secret and ConfigMap are missing waits with FailedMount, and starts once they exist', async (t) => {
-  const applied = await k(['apply', '-f', '-'], JSON.stringify(deployment('web', volumes(false))));
+  const applied = await k(['apply', '-f', '-'], JSON.stringify(deployment('web', volumes(false), POD)));
   t.is(applied.code, 0, applied.stderr);
   const podName = (await until(['get', 'pods', '-l', 'app=web', '-o', 'jsonpath={.items[0].metadata.name}'], (o) => o !== '')).trim();
   await until(['get', 'events', '-o', 'jsonpath={range .items[*]}{.involvedObject.name} {.reason}{"\\n"}{end}'],
@@ -89,7 +63,7 @@ real('a Deployment whose Secret and ConfigMap are missing waits with FailedMount
 
 real('optional Secret and ConfigMap volumes do not hold a pod back', async (t) => {
   const vols = volumes(true).map((v) => JSON.parse(JSON.stringify(v).replaceAll('web-', 'opt-')));
-  const applied = await k(['apply', '-f', '-'], JSON.stringify(deployment('opt', vols)));
+  const applied = await k(['apply', '-f', '-'], JSON.stringify(deployment('opt', vols, POD)));
   t.is(applied.code, 0, applied.stderr);
   const w = await k(['wait', '--for=condition=available', 'deployment/opt', `--timeout=${scaledSeconds(60)}`]);
   t.is(w.code, 0, `the Deployment became available without the objects: ${w.stderr}`);

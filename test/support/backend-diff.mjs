@@ -84,13 +84,31 @@ function flatten(v, prefix = '') {
 }
 
 /**
+ * The InternalIP of every node of `contexts`, as settings NODE_IP_<node name>.
+ * @param {Kubectl} k @param {string[]} contexts @returns {Promise<Record<string, string>>}
+ */
+async function nodeIps(k, contexts) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  for (const context of contexts) {
+    const r = await k(['--context', context, 'get', 'nodes', '-o',
+      'jsonpath={range .items[*]}{.metadata.name} {.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}']);
+    for (const [name, ip] of r.stdout.trim().split('\n').map((l) => l.split(' '))) if (name && ip) out[`NODE_IP_${name}`] = ip;
+  }
+  return out;
+}
+
+/**
  * The runbook's objects on both clusters: "<A|B> <Kind> <namespace>/<name>" →
  * field → value, settings replaced by their names. A release Secret is
  * named by its release, not its revision.
- * @param {Kubectl} k @param {Record<string, string>} vars the run's settings (contexts, namespace, addresses ...)
+ * Node IPs are named too (NODE_IP_<node>): a NodePort mesh writes the other
+ * cluster's node IPs into the Helm values, and backends place nodes apart.
+ * @param {Kubectl} k @param {Record<string, string>} settings the run's settings (contexts, namespace, addresses ...)
  * @returns {Promise<Map<string, Record<string, string>>>}
  */
-export async function snapshot(k, vars) {
+export async function snapshot(k, settings) {
+  const vars = { ...settings, ...(await nodeIps(k, [settings.CLUSTER_A_CONTEXT, settings.CLUSTER_B_CONTEXT])) };
   const echoNs = vars.ECHO_NAMESPACE ?? 'echo';
   /** @type {Map<string, Record<string, string>>} */
   const out = new Map();

@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { realCiliumDir } from './real-cilium.mjs';
+import { auditMark, runbookMutations } from '../../tools/real-backend/audit.mjs';
 import { OTHER_VARS } from './config-fixture.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -73,4 +74,19 @@ export function realRunbookEnv(dir, kubeconfig, o = {}) {
   return { ...env, RUNBOOK_ENV: file, KUBECONFIG: kubeconfig, KUBECACHEDIR: join(dir, 'kube-cache'), RUNBOOK_DIAGNOSTICS_DIR: diagnostics,
     RUNBOOK_FAILOVER_DIR: join(dir, 'failover'),
     PATH: [o.cilium ? realCiliumDir(dir, o.cilium) : join(ROOT, 'twin', 'bin'), join(ROOT, '.tools', 'bin'), process.env.PATH ?? ''].join(delimiter) };
+}
+
+/** @typedef {{ clusters: Record<'a' | 'b', { auditLog: string }> }} Audited a backend whose apiservers keep audit logs */
+
+/** Where both apiservers' audit logs end now. @param {Audited} b */
+export const auditMarks = (b) => ({ a: auditMark(b.clusters.a.auditLog), b: auditMark(b.clusters.b.auditLog) });
+
+/**
+ * The mutating requests of the runbook's clients since `marks`, one line each
+ * ("a PATCH /api/... (200, kubectl/v1.33...)").
+ * @param {Audited} b @param {ReturnType<typeof auditMarks>} marks
+ */
+export function runbookWritesSince(b, marks) {
+  return /** @type {const} */ (['a', 'b']).flatMap((k) => runbookMutations(b.clusters[k].auditLog, marks[k])
+    .map((w) => `${k} ${w.verb} ${w.uri} (${w.code}, ${w.userAgent})`));
 }

@@ -6,38 +6,12 @@
 import test from 'ava';
 import { twinForTest } from '../support/twin-harness.mjs';
 import { waitFor, scaledSeconds } from '../support/time.mjs';
+import { volumes, deployment } from '../support/volume-fixtures.mjs';
 
 const DELAYS = { podReadyMs: 50, podTerminateMs: 50, crdEstablishMs: 50, lbAssignMs: 20 };
 
-/** Volumes: a Secret, a ConfigMap (through a projected volume) and the service-account CA, optional or not. @param {boolean} optional */
-const volumes = (optional) => [
-  { name: 'tls', secret: { secretName: 'web-tls', ...(optional ? { optional: true } : {}) } },
-  {
-    name: 'conf',
-    projected: {
-      sources: [
-        { configMap: { name: 'web-conf', ...(optional ? { optional: true } : {}) } },
-        { configMap: { name: 'kube-root-ca.crt', items: [{ key: 'ca.crt', path: 'ca.crt' }] } },
-      ],
-    },
-  },
-];
-
-/** @param {string} name @param {any[]} vols */
-const deployment = (name, vols) => ({
-  apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: { app: name } },
-    template: {
-      metadata: { labels: { app: name } },
-      spec: {
-        hostNetwork: true, volumes: vols,
-        containers: [{ name: 'web', image: 'nginx:1.27', volumeMounts: vols.map((v) => ({ name: v.name, mountPath: `/etc/${v.name}` })) }],
-      },
-    },
-  },
-});
+/** The pod of these tests. */
+const POD = { image: 'nginx:1.27', hostNetwork: true };
 
 /**
  * @param {import('../support/twin-harness.mjs').TestTwin['kubectl']} kubectl
@@ -51,7 +25,7 @@ async function getJson(kubectl, args) {
 
 test('a Deployment whose Secret and ConfigMap are missing waits with FailedMount, and starts once they exist', async (t) => {
   const { kubectl } = await twinForTest(t, { controllers: true, delays: DELAYS });
-  const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment('web', volumes(false))) });
+  const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment('web', volumes(false), POD)) });
   t.is(applied.code, 0, applied.stderr);
 
   /** FailedMount messages on the Deployment's pod. @param {string} pod */
@@ -94,7 +68,7 @@ test('a Deployment whose Secret and ConfigMap are missing waits with FailedMount
 
 test('optional Secret and ConfigMap volumes do not hold a pod back', async (t) => {
   const { kubectl } = await twinForTest(t, { controllers: true, delays: DELAYS });
-  const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment('opt', volumes(true))) });
+  const applied = await kubectl(['apply', '-f', '-'], { input: JSON.stringify(deployment('opt', volumes(true), POD)) });
   t.is(applied.code, 0, applied.stderr);
   const w = await kubectl(['wait', '--for=condition=available', 'deployment/opt', `--timeout=${scaledSeconds(30)}`]);
   t.is(w.code, 0, `the Deployment became available without the objects: ${w.stderr}`);
