@@ -10,6 +10,7 @@
 // beside the real one, a teardown and a rebuild killed twice on the way, and
 // an apiserver that stops answering.
 import { backendBinaries, startBackend } from '../../tools/real-backend/backend.mjs';
+import { adminGet } from '../../tools/real-backend/apiserver.mjs';
 import { realBackend } from '../support/real-backend.mjs';
 import { REAL_ARTICLE_VARS, realRunbookEnv, auditMarks, runbookWritesSince } from '../support/real-runbook.mjs';
 import { e2eTwin, runScript } from '../support/e2e.mjs';
@@ -105,7 +106,7 @@ async function killedRun(when, ready, tree) {
       fired = true;
       (async () => {
         const deadline = Date.now() + scaled(60_000);
-        while (Date.now() < deadline && !(await ready().catch(() => false))) await new Promise((r) => setTimeout(r, 100));
+        while (Date.now() < deadline && !(await ready().catch(() => false))) await new Promise((r) => setTimeout(r, 10));
         if (tree && child.pid) killTree(child.pid);
         else child.kill('SIGKILL');
       })();
@@ -113,10 +114,17 @@ async function killedRun(when, ready, tree) {
   });
 }
 
-/** Whether a Helm release record of cilium on `context` has status `status`. @param {string} context @param {string} status */
-async function helmRecord(context, status) {
-  const r = await k(['--context', context, '-n', 'kube-system', 'get', 'secrets', '-l', `owner=helm,name=cilium,status=${status}`, '-o', 'name']);
-  return r.code === 0 && r.stdout.trim() !== '';
+/**
+ * Whether a Helm release record of cilium on cluster `key` has status `status`:
+ * asked of its apiserver directly, so a poll takes milliseconds and catches a
+ * Helm operation that is under way for well under a second.
+ * @param {'a' | 'b'} key @param {string} status
+ */
+async function helmRecord(key, status) {
+  const c = cluster().clusters[key];
+  const selector = encodeURIComponent(`owner=helm,name=cilium,status=${status}`);
+  const r = await adminGet(c.server, c.pki, `/api/v1/namespaces/kube-system/secrets?labelSelector=${selector}`);
+  return r.status === 200 && JSON.parse(r.body).items.length > 0;
 }
 
 real('torn down and built again, killed (SIGKILL) in cilium install and in clustermesh connect, the run resumes to the same end state', async (t) => {
@@ -126,11 +134,11 @@ real('torn down and built again, killed (SIGKILL) in cilium install and in clust
   t.is(gone.stdout, '', 'teardown removed Cilium from cluster A');
 
   // The runner killed mid-install; its cilium finishes the install as an orphan, the next run waits for it.
-  const inInstall = await killedRun((o) => /^\$ cilium install --context cluster-a /m.test(o), () => helmRecord('cluster-a', 'pending-install'), false);
+  const inInstall = await killedRun((o) => /^\$ cilium install --context cluster-a /m.test(o), () => helmRecord('a', 'pending-install'), false);
   t.is(inInstall.signal, 'SIGKILL', tail(inInstall));
   // The runner and its cilium killed mid-connect: the Helm upgrade is left pending for good.
   const inConnect = await killedRun((o) => /^\$ cilium clustermesh connect --context cluster-a /m.test(o),
-    async () => (await helmRecord('cluster-a', 'pending-upgrade')) || helmRecord('cluster-b', 'pending-upgrade'), true);
+    async () => (await helmRecord('a', 'pending-upgrade')) || helmRecord('b', 'pending-upgrade'), true);
   t.is(inConnect.signal, 'SIGKILL', tail(inConnect));
   t.notRegex(inConnect.output, /^\$ cilium install --context cluster-a /m, 'the run after the first kill did not install on cluster-a again');
 
